@@ -1,0 +1,211 @@
+"""govcloud's command line (typer). Commands parse options, call the pure core, render, exit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import typer
+
+from govcloud import __version__
+from govcloud.check import run_check
+from govcloud.cli.common import (
+    FailOnOpt,
+    FormatOpt,
+    OutputOpt,
+    PoliciesOpt,
+    Settings,
+    check_fail_on,
+    command,
+    emit,
+    note,
+    resolve_format,
+)
+from govcloud.errors import EXIT_USAGE, InputError
+from govcloud.loader import LoadLimits
+from govcloud.model import Report
+from govcloud.policy import load_policies
+from govcloud.report import render
+from govcloud.schemas import KINDS, document_schema
+from govcloud.validate import Validated, load
+
+app = typer.Typer(
+    name="govcloud",
+    help="Operate an OpenStack government cloud (政务云): requests, consolidation, policy, "
+    "hardening, audit.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold tokens
+    add_completion=False,
+)
+
+PathsArg = typer.Argument(..., help="Files or folders of govcloud documents.")
+MaxSizeOpt = typer.Option(
+    10 * 1024 * 1024, "--max-file-size", help="Refuse YAML files larger than this many bytes."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"govcloud {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    Settings.debug = debug
+
+
+def _today(as_of: str | None) -> dt.date:
+    if as_of is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise InputError(f"--as-of '{as_of}' is not a date", hint="write YYYY-MM-DD") from exc
+
+
+def load_documents(paths: list[Path], max_file_size: int) -> Validated:
+    validated = load(paths, LoadLimits(max_bytes=max_file_size))
+    if not validated.files and not validated.input_errors:
+        raise InputError(
+            f"no YAML files under {', '.join(map(str, paths))}",
+            hint="point at .yaml/.yml files or folders holding them",
+        )
+    return validated
+
+
+def _exit_for(validated: Validated, report: Report, fail_on: str) -> int:
+    if validated.input_errors:
+        return EXIT_USAGE
+    return report.exit_code(fail_on)
+
+
+@app.command()
+@command
+def validate(
+    paths: list[Path] = PathsArg,
+    fmt: str = FormatOpt,
+    output: Path = OutputOpt,
+    max_file_size: int = MaxSizeOpt,
+) -> None:
+    """Schema-check every document; errors name file:line, JSON path and what to do."""
+    validated = load_documents(paths, max_file_size)
+    report = Report(errors=validated.all_errors)
+    fmt = resolve_format(fmt)
+    if fmt == "table":
+        if report.errors:
+            emit("\n".join(f"error: {e}" for e in report.errors), output)
+    else:
+        emit(render(report, fmt), output)
+    count = len(validated.catalog.documents)
+    if report.errors:
+        note(
+            f"{len(report.errors)} error(s); {count} valid document(s) in "
+            f"{len(validated.files)} file(s)"
+        )
+    else:
+        note(f"ok: {count} document(s) in {len(validated.files)} file(s) are valid")
+    raise typer.Exit(_exit_for(validated, report, "never"))
+
+
+@app.command()
+@command
+def check(
+    paths: list[Path] = PathsArg,
+    policies: Path = PoliciesOpt,
+    fmt: str = FormatOpt,
+    output: Path = OutputOpt,
+    fail_on: str = FailOnOpt,
+    as_of: str = typer.Option(
+        None, "--as-of", help="Judge waiver expiry as of this date (YYYY-MM-DD; default today)."
+    ),
+    max_file_size: int = MaxSizeOpt,
+) -> None:
+    """Evaluate policies and consolidation rules on requests and inventory."""
+    fail_on = check_fail_on(fail_on)
+    fmt = resolve_format(fmt)
+    policy_set = load_policies(policies)
+    validated = load_documents(paths, max_file_size)
+    report = run_check(validated, policy_set, today=_today(as_of))
+    emit(render(report, fmt), output)
+    summary = report.summary()
+    note(
+        f"{len(validated.catalog.documents)} document(s), {len(policy_set.policies)} policies: "
+        + ", ".join(f"{k} {v}" for k, v in summary.items())
+        + f", errors {len(report.errors)}"
+    )
+    raise typer.Exit(_exit_for(validated, report, fail_on))
+
+
+@app.command()
+@command
+def schema(kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}.")) -> None:
+    """Print the JSON Schema (draft 2020-12) of a document kind."""
+    if kind not in KINDS:
+        raise InputError(f"unknown kind '{kind}'", hint=f"use one of {', '.join(KINDS)}")
+    emit(json.dumps(document_schema(kind), indent=2, ensure_ascii=False), None)
+
+
+@app.command("policies")
+@command
+def list_policies(policies: Path = PoliciesOpt, fmt: str = FormatOpt) -> None:
+    """List the policies in force: id, severity, waivable, title."""
+    policy_set = load_policies(policies)
+    if resolve_format(fmt) == "json":
+        rows = [
+            {
+                "id": p.id,
+                "severity": p.severity,
+                "waivable": p.waivable,
+                "title": p.title,
+                "title_zh": p.title_zh,
+                "applies_to": list(p.applies_to),
+                "references": list(p.references),
+                "file": p.file,
+            }
+            for p in policy_set.policies
+        ]
+        emit(json.dumps(rows, indent=2, ensure_ascii=False), None)
+        return
+    lines = [f"{'ID':<14} {'SEVERITY':<9} {'WAIVABLE':<8} TITLE"]
+    for p in policy_set.policies:
+        lines.append(f"{p.id:<14} {p.severity:<9} {'yes' if p.waivable else 'no':<8} {p.title}")
+    emit("\n".join(lines), None)
+
+
+def _register_subcommands() -> None:
+    """Commands that live in their own modules (one module per outside system or area)."""
+    import importlib
+
+    for module_name in ("consolidation_cmd", "harden_cmd"):
+        try:
+            module = importlib.import_module(f"govcloud.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"govcloud.cli.{module_name}":
+                raise
+            continue
+        module.register(app)
+    try:
+        from govcloud.cli import devcloud_cmd
+    except ModuleNotFoundError as exc:
+        if exc.name != "govcloud.cli.devcloud_cmd":
+            raise
+    else:
+        app.add_typer(
+            devcloud_cmd.app,
+            name="devcloud",
+            help="A real OpenStack on 127.0.0.1 for demo and tests (not for production).",
+        )
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    app()

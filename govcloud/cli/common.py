@@ -1,0 +1,115 @@
+"""What every command shares: the error boundary, output, formats and loading."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from govcloud.errors import GovcloudError, InputError
+from govcloud.model import FAIL_ON_CHOICES
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("table", "json", "sarif", "junit", "html", "markdown")
+
+
+class Settings:
+    debug = False
+
+
+def fail(message: str, code: int) -> None:
+    typer.echo(f"govcloud: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def command(fn: F) -> F:
+    """The one place where errors become a message and an exit code (tracebacks: --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except GovcloudError as exc:
+            if Settings.debug:
+                raise
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:  # a bug: say so plainly, keep the details for --debug
+            if Settings.debug:
+                raise
+            fail(
+                f"internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it",
+                3,
+            )
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve_format(fmt: str | None) -> str:
+    if fmt is None:
+        return "table" if sys.stdout.isatty() else "json"
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def check_fail_on(value: str) -> str:
+    if value not in FAIL_ON_CHOICES:
+        raise InputError(
+            f"unknown --fail-on '{value}'", hint=f"use one of {', '.join(FAIL_ON_CHOICES)}"
+        )
+    return value
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Data to stdout, or atomically to --output (a reader never sees half a report)."""
+    if not text.endswith("\n"):
+        text += "\n"
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    output = output.expanduser()
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}", hint="check --output") from exc
+    typer.echo(f"wrote {output}", err=True)
+
+
+def note(message: str) -> None:
+    """Progress and summaries: stderr, so stdout stays data."""
+    typer.echo(message, err=True)
+
+
+# Typer option declarations reused by commands.
+FormatOpt = typer.Option(
+    None,
+    "--format",
+    "-o",
+    help=f"Output format: {', '.join(FORMATS)} (default: table on a terminal, json otherwise).",
+)
+OutputOpt = typer.Option(None, "--output", help="Write the report to FILE instead of stdout.")
+FailOnOpt = typer.Option(
+    "high", "--fail-on", help="Exit 1 on findings at or above: critical, high, medium, low, never."
+)
+PoliciesOpt = typer.Option(
+    None, "--policies", help="Folder of Policy files (default: the baseline shipped with govcloud)."
+)

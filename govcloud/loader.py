@@ -1,0 +1,299 @@
+"""Read YAML documents safely, keeping the source line of every node.
+
+PyYAML composes the node tree (its C parser when available); we build plain data from it
+ourselves, so that:
+- no Python object is ever constructed from a YAML tag (unknown tags are errors);
+- duplicate keys are errors instead of silently keeping the last one;
+- alias expansion is bounded (a "billion laughs" file fails fast) as is nesting depth;
+- every JSON Pointer in a document maps back to its line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from govcloud.documents import Document, escape_pointer_token
+from govcloud.model import DocError
+
+try:  # libyaml's parser is ~10x faster; the pure-Python one is a fine fallback
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+YAML_SUFFIXES = (".yaml", ".yml")
+_STR = "tag:yaml.org,2002:str"
+_SCALAR_TAGS = {
+    _STR: None,
+    "tag:yaml.org,2002:int": "construct_yaml_int",
+    "tag:yaml.org,2002:float": "construct_yaml_float",
+    "tag:yaml.org,2002:bool": "construct_yaml_bool",
+    "tag:yaml.org,2002:null": "construct_yaml_null",
+    # Dates stay strings (ISO 8601 as written): JSON Schema and the JSON report speak strings.
+    "tag:yaml.org,2002:timestamp": None,
+}
+_CONSTRUCTOR = SafeConstructor()
+
+
+@dataclass(frozen=True, slots=True)
+class LoadLimits:
+    """Bounds on hostile input. ``max_nodes`` counts nodes after alias expansion, per document."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_nodes: int = 100_000
+    max_depth: int = 64
+
+
+@dataclass(slots=True)
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    errors: list[DocError] = field(default_factory=list)  # invalid documents: exit 1
+    input_errors: list[DocError] = field(default_factory=list)  # unreadable/unparsable: exit 2
+    files: list[str] = field(default_factory=list)
+
+    def extend(self, other: LoadResult) -> None:
+        self.documents.extend(other.documents)
+        self.errors.extend(other.errors)
+        self.input_errors.extend(other.input_errors)
+        self.files.extend(other.files)
+
+
+class _Refused(Exception):
+    """Raised inside conversion; carries the error for the document being built."""
+
+    def __init__(self, line: int, path: str, message: str) -> None:
+        super().__init__(message)
+        self.line, self.path, self.message = line, path, message
+
+
+class _Builder:
+    def __init__(self, limits: LoadLimits) -> None:
+        self.limits = limits
+        self.nodes = 0
+        self.lines: dict[str, int] = {}
+
+    def build(self, node: yaml.Node, path: str, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            raise _Refused(
+                node.start_mark.line + 1,
+                path,
+                f"more than {self.limits.max_nodes} nodes after alias expansion "
+                "(an alias bomb?); split the file or raise --max-nodes",
+            )
+        if depth > self.limits.max_depth:
+            raise _Refused(
+                node.start_mark.line + 1,
+                path,
+                f"nesting deeper than {self.limits.max_depth} levels; flatten the document",
+            )
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self._bad_tag(node, path)
+            out = []
+            for index, item in enumerate(node.value):
+                item_path = f"{path}/{index}"
+                self.lines.setdefault(item_path, item.start_mark.line + 1)
+                out.append(self.build(item, item_path, depth + 1))
+            return out
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: str, depth: int) -> dict[str, Any]:
+        if node.tag != "tag:yaml.org,2002:map":
+            raise self._bad_tag(node, path)
+        out: dict[str, Any] = {}
+        explicit: set[str] = set()
+        merged: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged.append(value_node)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Refused(
+                    key_node.start_mark.line + 1, path, "a mapping key must be a plain scalar"
+                )
+            key = str(self._scalar(key_node, path))
+            child = f"{path}/{escape_pointer_token(key)}"
+            if key in explicit:
+                first = self.lines.get(child, 0)
+                raise _Refused(
+                    key_node.start_mark.line + 1,
+                    child,
+                    f"duplicate key '{key}' (first at line {first}); keep one of them",
+                )
+            explicit.add(key)
+            self.lines[child] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, child, depth + 1)
+        # YAML merge keys (<<: *base): explicit keys win, as in PyYAML.
+        for source in merged:
+            sources = source.value if isinstance(source, yaml.SequenceNode) else [source]
+            for item in sources:
+                value = self.build(item, path, depth + 1)
+                if not isinstance(value, dict):
+                    raise _Refused(item.start_mark.line + 1, path, "'<<' must merge a mapping")
+                for key, val in value.items():
+                    out.setdefault(key, val)
+        return out
+
+    def _scalar(self, node: yaml.Node, path: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise _Refused(node.start_mark.line + 1, path, "expected a scalar")
+        tag = node.tag
+        if tag == "!":  # non-specific tag on a quoted scalar
+            return node.value
+        if tag not in _SCALAR_TAGS:
+            raise self._bad_tag(node, path)
+        method = _SCALAR_TAGS[tag]
+        if method is None:
+            return node.value
+        try:
+            return getattr(_CONSTRUCTOR, method)(node)
+        except (ConstructorError, ValueError) as exc:
+            raise _Refused(
+                node.start_mark.line + 1, path, f"bad {tag.rsplit(':', 1)[-1]}: {exc}"
+            ) from exc
+
+    @staticmethod
+    def _bad_tag(node: yaml.Node, path: str) -> _Refused:
+        return _Refused(
+            node.start_mark.line + 1,
+            path,
+            f"YAML tag '{node.tag}' is not allowed; govcloud documents are plain YAML "
+            "(remove the tag)",
+        )
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_text(text: str, file: str, limits: LoadLimits | None = None) -> LoadResult:
+    """Documents of one YAML text. Parse errors go to ``input_errors`` (exit 2)."""
+    limits = limits or LoadLimits()
+    result = LoadResult(files=[file])
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            root = loader.get_node()
+            if root is None:
+                continue
+            doc = _document(root, file, limits, result)
+            if doc is not None:
+                result.documents.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        result.input_errors.append(
+            DocError(file, line, "", f"YAML syntax error: {problem}; fix the YAML at this line")
+        )
+    except yaml.YAMLError as exc:
+        result.input_errors.append(DocError(file, None, "", f"YAML error: {exc}"))
+    finally:
+        loader.dispose()
+    return result
+
+
+def _document(
+    root: yaml.Node, file: str, limits: LoadLimits, result: LoadResult
+) -> Document | None:
+    builder = _Builder(limits)
+    line = root.start_mark.line + 1
+    try:
+        body = builder.build(root, "", 0)
+    except _Refused as exc:
+        result.errors.append(DocError(file, exc.line, exc.path, exc.message))
+        return None
+    except RecursionError:
+        result.errors.append(DocError(file, line, "", "document nests too deeply"))
+        return None
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        result.errors.append(
+            DocError(
+                file, line, "", "a document must be a mapping with apiVersion, kind, metadata, spec"
+            )
+        )
+        return None
+    kind = body.get("kind")
+    metadata = body.get("metadata")
+    doc_id = metadata.get("id") if isinstance(metadata, dict) else None
+    return Document(
+        kind=kind if isinstance(kind, str) else "",
+        id=doc_id if isinstance(doc_id, str) else "",
+        body=body,
+        file=file,
+        line=line,
+        lines=builder.lines,
+    )
+
+
+def load_file(path: Path, limits: LoadLimits | None = None) -> LoadResult:
+    limits = limits or LoadLimits()
+    file = _display(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            return LoadResult(
+                input_errors=[
+                    DocError(
+                        file,
+                        None,
+                        "",
+                        f"file is {size} bytes, over the {limits.max_bytes}-byte limit; "
+                        "split it or raise --max-file-size",
+                    )
+                ]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return LoadResult(input_errors=[DocError(file, None, "", f"cannot read: {exc.strerror}")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return LoadResult(
+            input_errors=[
+                DocError(file, None, "", f"not UTF-8 (byte {exc.start}); save it as UTF-8")
+            ]
+        )
+    return load_text(text, file, limits)
+
+
+def iter_yaml_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | DocError]:
+    """Files under the given paths, folders walked in sorted order; missing paths as errors."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                        yield Path(dirpath) / name
+        elif path.exists():
+            yield path
+        else:
+            yield DocError(str(raw), None, "", "no such file or folder; check the path")
+
+
+def load_paths(
+    paths: Iterable[str | os.PathLike[str]], limits: LoadLimits | None = None
+) -> LoadResult:
+    result = LoadResult()
+    for item in iter_yaml_files(paths):
+        if isinstance(item, DocError):
+            result.input_errors.append(item)
+        else:
+            result.extend(load_file(item, limits))
+    return result

@@ -1,0 +1,210 @@
+"""Load, compile and evaluate ``kind: Policy`` documents.
+
+Each policy is compiled once (``compiler.compile_schema``) and indexed by the kinds it applies to,
+so a document only meets the policies that can concern it and each document is resolved once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, best_match
+
+from govcloud.documents import Catalog, Document, escape_pointer_token
+from govcloud.errors import PolicyError
+from govcloud.model import DocError, Finding
+from govcloud.policy.compiler import Predicate, compile_schema
+from govcloud.resolve import resolve
+from govcloud.validate import describe, load
+
+FIXTURES_DIR = "fixtures"  # pass/fail fixtures live beside policies and are not policies
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    title: str
+    severity: str
+    applies_to: tuple[str, ...]
+    select: tuple[str, ...]  # JSON Pointer tokens; "*" fans out over a list
+    when: Any
+    require: Any
+    message: str
+    remediation: str
+    references: tuple[str, ...]
+    waivable: bool
+    family: str
+    title_zh: str
+    file: str
+    line: int
+    when_ok: Predicate = field(repr=False, compare=False)
+    require_ok: Predicate = field(repr=False, compare=False)
+    require_validator: Draft202012Validator = field(repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, doc: Document) -> Policy:
+        spec = doc.spec
+        for key in ("when", "require"):
+            if key in spec:
+                try:
+                    Draft202012Validator.check_schema(spec[key])
+                except SchemaError as exc:
+                    where = f"{doc.file}:{doc.line_of('/spec/' + key)}"
+                    raise PolicyError(
+                        f"{where}: policy {doc.id}: '{key}' is not a valid JSON Schema "
+                        f"({exc.message})",
+                        hint="fix the schema (draft 2020-12)",
+                    ) from exc
+        select = spec.get("select", "")
+        tokens = tuple(t.replace("~1", "/").replace("~0", "~") for t in select.split("/")[1:])
+        when = spec.get("when", True)
+        require = spec["require"]
+        labels = doc.body.get("metadata", {}).get("labels", {})
+        return cls(
+            id=doc.id,
+            title=spec["title"],
+            severity=spec["severity"],
+            applies_to=tuple(spec["applies_to"]),
+            select=tokens,
+            when=when,
+            require=require,
+            message=spec["message"],
+            remediation=spec.get("remediation", ""),
+            references=tuple(spec.get("references", ())),
+            waivable=spec.get("waivable", True),
+            family=spec.get("family") or labels.get("family", "") or _family(doc.id),
+            title_zh=labels.get("title_zh", ""),
+            file=doc.file,
+            line=doc.line,
+            when_ok=compile_schema(when),
+            require_ok=compile_schema(require),
+            require_validator=Draft202012Validator(require),
+        )
+
+    def targets(self, resolved: Any) -> Iterator[tuple[str, Any]]:
+        """(pointer, instance) pairs that ``select`` picks from the resolved document."""
+        yield from _select(resolved, self.select, "")
+
+    def finding(self, doc: Document, base: str, instance: Any) -> Finding:
+        error = best_match(self.require_validator.iter_errors(instance))
+        path, evidence = (base, "")
+        if error is not None:
+            sub, evidence = describe(error)
+            path = base + sub
+        return Finding(
+            policy=self.id,
+            title=self.title,
+            severity=self.severity,
+            target=doc.ref,
+            message=self.message,
+            file=doc.file,
+            line=doc.line_of(path),
+            path=path,
+            remediation=self.remediation,
+            references=self.references,
+            evidence=evidence,
+            family=self.family,
+        )
+
+
+def _family(policy_id: str) -> str:
+    parts = policy_id.split("-")
+    return parts[1] if len(parts) >= 3 else ""
+
+
+def _select(value: Any, tokens: tuple[str, ...], base: str) -> Iterator[tuple[str, Any]]:
+    if not tokens:
+        yield base, value
+        return
+    head, rest = tokens[0], tokens[1:]
+    if head == "*":
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _select(item, rest, f"{base}/{index}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from _select(item, rest, f"{base}/{escape_pointer_token(key)}")
+        return
+    if isinstance(value, dict) and head in value:
+        yield from _select(value[head], rest, f"{base}/{escape_pointer_token(head)}")
+    elif isinstance(value, list) and head.isdigit() and int(head) < len(value):
+        yield from _select(value[int(head)], rest, f"{base}/{head}")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    policies: tuple[Policy, ...]
+    source: str
+
+    def by_kind(self) -> dict[str, tuple[Policy, ...]]:
+        index: dict[str, list[Policy]] = {}
+        for policy in self.policies:
+            for kind in policy.applies_to:
+                index.setdefault(kind, []).append(policy)
+        return {kind: tuple(items) for kind, items in index.items()}
+
+    def get(self, policy_id: str) -> Policy | None:
+        return next((p for p in self.policies if p.id == policy_id), None)
+
+    def only(self, ids: Iterable[str]) -> PolicySet:
+        wanted = set(ids)
+        return PolicySet(tuple(p for p in self.policies if p.id in wanted), self.source)
+
+
+def default_policies_dir() -> Path:
+    return Path(str(resources.files("govcloud") / "data" / "policies"))
+
+
+def policy_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != FIXTURES_DIR and not d.startswith("."))
+        out.extend(Path(dirpath) / n for n in sorted(filenames) if n.endswith((".yaml", ".yml")))
+    return out
+
+
+def load_policies(path: str | os.PathLike[str] | None = None) -> PolicySet:
+    """Policies under ``path`` (default: the baseline shipped with govcloud)."""
+    root = Path(path) if path is not None else default_policies_dir()
+    if not root.exists():
+        raise PolicyError(f"policies folder {root} does not exist", hint="check --policies")
+    loaded = load(policy_files(root))
+    problems = list(loaded.all_errors)
+    problems.extend(
+        DocError(d.file, d.line, "/kind", f"{d.ref} is not a Policy; keep policies apart")
+        for d in loaded.catalog.documents
+        if d.kind != "Policy"
+    )
+    if problems:
+        shown = "; ".join(str(p) for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise PolicyError(
+            f"invalid policy set {root}: {shown}{more}",
+            hint="fix the policy files or point --policies elsewhere",
+        )
+    docs = loaded.catalog.of_kind("Policy")
+    return PolicySet(tuple(Policy.from_document(d) for d in docs), str(root))
+
+
+def evaluate(catalog: Catalog, policies: PolicySet) -> list[Finding]:
+    """Findings of every policy on every document it applies to (before waivers)."""
+    index = policies.by_kind()
+    findings: list[Finding] = []
+    for doc in catalog.documents:
+        applicable = index.get(doc.kind)
+        if not applicable:
+            continue
+        resolved = resolve(doc, catalog)
+        for policy in applicable:
+            for base, instance in _select(resolved, policy.select, ""):
+                if policy.when_ok(instance) and not policy.require_ok(instance):
+                    findings.append(policy.finding(doc, base, instance))
+    return findings

@@ -1,0 +1,79 @@
+"""The resolved view of a document that policies evaluate.
+
+Ids are replaced by what they name, so that a policy is plain JSON Schema: a component id becomes
+``{id, category, vendor, product, origin}``, ``department`` and ``platform`` become the referenced
+document's spec plus its id. Security group rules gain ``port_min``/``port_max``. Only the parts
+that change are copied; the rest is shared with the loaded document (policies never mutate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from govcloud.documents import Catalog, Document
+from govcloud.schemas import COMPONENT_SLOTS
+from govcloud.validate import parse_port
+
+
+def _with_id(doc: Document | None, ref: Any) -> Any:
+    if doc is None:
+        return ref  # unresolvable ids were already reported by validation
+    return {"id": doc.id, **doc.spec}
+
+
+def _components(components: Any, catalog: Catalog) -> Any:
+    if not isinstance(components, Mapping):
+        return components
+    out = dict(components)
+    for slot in COMPONENT_SLOTS:
+        if slot in out:
+            out[slot] = _with_id(catalog.get("Component", out[slot]), out[slot])
+    return out
+
+
+def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(rule)
+    if "port" in rule:
+        bounds = parse_port(rule["port"])
+        if bounds is not None:
+            out["port_min"], out["port_max"] = bounds
+    elif rule.get("protocol", "any") in ("tcp", "udp", "any"):
+        out["port_min"], out["port_max"] = 1, 65535
+    return out
+
+
+def _request(spec: dict[str, Any], catalog: Catalog) -> None:
+    spec["platform"] = _with_id(catalog.get("Platform", spec.get("platform")), spec.get("platform"))
+    system = spec.get("system")
+    if isinstance(system, Mapping) and "components" in system:
+        spec["system"] = {**system, "components": _components(system["components"], catalog)}
+    if "servers" in spec:
+        spec["servers"] = [
+            {
+                **s,
+                "count": s.get("count", 1),
+                "components": _components(s.get("components", {}), catalog),
+            }
+            for s in spec["servers"]
+        ]
+    if "security_groups" in spec:
+        spec["security_groups"] = [
+            {**g, "rules": [_rule(r) for r in g.get("rules", [])]} for g in spec["security_groups"]
+        ]
+
+
+def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
+    """The resolved document (a new top-level dict; untouched subtrees are shared)."""
+    body = dict(doc.body)
+    spec = dict(doc.spec)
+    if "department" in spec:
+        spec["department"] = _with_id(
+            catalog.get("Department", spec["department"]), spec["department"]
+        )
+    if doc.kind == "ResourceRequest":
+        _request(spec, catalog)
+    elif doc.kind == "System" and "components" in spec:
+        spec["components"] = _components(spec["components"], catalog)
+    body["spec"] = spec
+    return body

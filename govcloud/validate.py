@@ -1,0 +1,416 @@
+"""Validation: schema per kind, then what JSON Schema cannot say (CIDRs, ranges, references).
+
+``load(paths)`` is the entry point every command uses: it reads, validates and indexes the
+documents, returning only valid ones in the catalog and every problem as a ``DocError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from govcloud import API_VERSION
+from govcloud.documents import Catalog, Document, pointer
+from govcloud.loader import LoadLimits, load_paths
+from govcloud.model import DocError
+from govcloud.schemas import COMPONENT_SLOTS, KINDS, document_schema
+
+MAX_ERRORS_PER_DOCUMENT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Validated:
+    catalog: Catalog
+    errors: tuple[DocError, ...]  # invalid documents (exit 1)
+    input_errors: tuple[DocError, ...]  # unreadable or unparsable input (exit 2)
+    files: tuple[str, ...]
+
+    @property
+    def all_errors(self) -> tuple[DocError, ...]:
+        return self.input_errors + self.errors
+
+
+@cache
+def validator_for(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(document_schema(kind))
+
+
+def load(paths: Iterable[str | os.PathLike[str]], limits: LoadLimits | None = None) -> Validated:
+    loaded = load_paths(paths, limits)
+    errors = list(loaded.errors)
+    candidates: list[Document] = []
+    for doc in loaded.documents:
+        doc_errors = schema_errors(doc)
+        if doc_errors:
+            errors.extend(doc_errors)
+        else:
+            candidates.append(doc)
+    catalog = Catalog()
+    for doc in candidates:
+        earlier = catalog.add(doc)
+        if earlier is not None:
+            errors.append(
+                DocError(
+                    doc.file,
+                    doc.line_of("/metadata/id"),
+                    "/metadata/id",
+                    f"duplicate {doc.kind} id '{doc.id}' (first defined at "
+                    f"{earlier.file}:{earlier.line_of('/metadata/id')}); ids are unique per kind",
+                )
+            )
+    invalid: set[int] = set()
+    for doc, problems in reference_errors(catalog):
+        invalid.add(id(doc))
+        errors.extend(problems)
+    valid = Catalog(d for d in catalog.documents if id(d) not in invalid)
+    return Validated(valid, tuple(errors), tuple(loaded.input_errors), tuple(loaded.files))
+
+
+def load_catalog(paths: Iterable[str | os.PathLike[str]]) -> tuple[Catalog, list[DocError]]:
+    """Shorthand for callers that treat every problem alike."""
+    result = load(paths)
+    return result.catalog, list(result.all_errors)
+
+
+# ---------------------------------------------------------------- schema errors
+
+
+def schema_errors(doc: Document) -> list[DocError]:
+    body = doc.body
+    if body.get("apiVersion") != API_VERSION:
+        got = body.get("apiVersion")
+        return [
+            DocError(
+                doc.file,
+                doc.line_of("/apiVersion"),
+                "/apiVersion",
+                f"unknown apiVersion {got!r}; use apiVersion: {API_VERSION}",
+            )
+        ]
+    if doc.kind not in KINDS:
+        got = body.get("kind")
+        guess = difflib.get_close_matches(str(got), KINDS, n=1)
+        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        return [
+            DocError(
+                doc.file,
+                doc.line_of("/kind"),
+                "/kind",
+                f"unknown kind {got!r}; {hint}kinds are: {', '.join(KINDS)}",
+            )
+        ]
+    out = []
+    for error in validator_for(doc.kind).iter_errors(body):
+        specific = best_match([error])
+        path, message = describe(specific)
+        out.append(DocError(doc.file, doc.line_of(path), path, f"{doc.ref}: {message}"))
+        if len(out) >= MAX_ERRORS_PER_DOCUMENT:
+            break
+    out.sort(key=lambda e: (e.line or 0, e.path))
+    return out
+
+
+def describe(error: ValidationError) -> tuple[str, str]:
+    """A JSON Pointer and a plain-words message for one jsonschema error."""
+    path = pointer(error.absolute_path)
+    validator = error.validator
+    value = error.validator_value
+    instance = error.instance
+    field = path.rsplit("/", 1)[-1] or "document"
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in instance if k not in allowed]
+        key = extra[0] if extra else "?"
+        guess = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        return (
+            f"{path}/{key}",
+            f"unknown field '{key}'; {hint}allowed here: {', '.join(allowed)}",
+        )
+    if validator == "required":
+        missing = [k for k in value if isinstance(instance, dict) and k not in instance]
+        name = missing[0] if missing else value[0]
+        return path, f"missing required field '{name}'; add it"
+    if validator == "type":
+        expected = value if isinstance(value, str) else " or ".join(value)
+        return (
+            path,
+            f"'{field}' must be {_article(expected)}, not {_type_name(instance)} {instance!r}",
+        )
+    if validator == "enum":
+        return path, f"'{field}' is {instance!r}; use one of: {', '.join(map(str, value))}"
+    if validator == "const":
+        return path, f"'{field}' must be {value!r}, not {instance!r}"
+    if validator == "pattern":
+        if value.startswith("^[A-Za-z0-9][A-Za-z0-9._-]"):
+            return path, (
+                f"{instance!r} is not a valid id or name: start with a letter or digit, then up "
+                "to 62 letters, digits, '.', '_' or '-' (no '/', no spaces)"
+            )
+        if value == "^[1-9][0-9]{5}$":
+            return path, f"{instance!r} is not a 6-digit administrative division code"
+        if value.startswith("^[0-9]{4}-"):
+            return path, f"{instance!r} is not a date; write YYYY-MM-DD"
+        return path, f"{instance!r} does not match the expected form {value}"
+    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {
+            "minimum": "at least",
+            "maximum": "at most",
+            "exclusiveMinimum": "more than",
+            "exclusiveMaximum": "less than",
+        }[validator]
+        extra = " (-1 means unlimited)" if value == -1 else ""
+        return path, f"'{field}' is {instance!r}; it must be {words} {value}{extra}"
+    if validator == "minItems":
+        return path, f"'{field}' needs at least {value} item(s)"
+    if validator == "uniqueItems":
+        return path, f"'{field}' has repeated items; list each once"
+    if validator == "minLength":
+        return path, f"'{field}' must not be empty"
+    if validator == "oneOf" and field == "port":
+        return path, f"port {instance!r} must be an integer 1-65535 or a 'low-high' range string"
+    return path, error.message
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), "a value")
+
+
+def _article(word: str) -> str:
+    names = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true or false",
+    }
+    return names.get(word, word)
+
+
+# ---------------------------------------------------------------- semantic checks
+
+Check = Callable[[Document, Catalog], Iterator[DocError]]
+_CHECKS: dict[str, list[Check]] = {}
+
+
+def check(kind: str) -> Callable[[Check], Check]:
+    """Register a semantic check for one kind."""
+
+    def register(fn: Check) -> Check:
+        _CHECKS.setdefault(kind, []).append(fn)
+        return fn
+
+    return register
+
+
+def reference_errors(catalog: Catalog) -> Iterator[tuple[Document, list[DocError]]]:
+    """Each document that fails a semantic check, with its errors."""
+    for doc in catalog.documents:
+        problems = [e for fn in _CHECKS.get(doc.kind, ()) for e in fn(doc, catalog)]
+        if problems:
+            yield doc, problems
+
+
+def _err(doc: Document, path: str, message: str) -> DocError:
+    return DocError(doc.file, doc.line_of(path), path, f"{doc.ref}: {message}")
+
+
+def _ref(doc: Document, catalog: Catalog, path: str, kind: str, value: Any) -> Iterator[DocError]:
+    if isinstance(value, str) and catalog.get(kind, value) is None:
+        known = list(catalog.by_kind.get(kind, {}))
+        guess = difflib.get_close_matches(value, known, n=1)
+        hint = f"did you mean '{guess[0]}'?" if guess else f"define a {kind} with id '{value}'"
+        yield _err(doc, path, f"{kind} '{value}' does not exist; {hint}")
+
+
+def _components(doc: Document, catalog: Catalog, base: str, components: Any) -> Iterator[DocError]:
+    if not isinstance(components, dict):
+        return
+    for slot in COMPONENT_SLOTS:
+        comp_id = components.get(slot)
+        if comp_id is None:
+            continue
+        path = f"{base}/{slot}"
+        comp = catalog.get("Component", comp_id)
+        if comp is None:
+            yield from _ref(doc, catalog, path, "Component", comp_id)
+        elif comp.spec.get("category") != slot:
+            yield _err(
+                doc,
+                path,
+                f"component '{comp_id}' is a {comp.spec.get('category')}, not a {slot}; "
+                f"pick a {slot} from the catalog",
+            )
+
+
+@check("Department")
+def _department(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    parent = doc.spec.get("parent")
+    if parent is not None:
+        if parent == doc.id:
+            yield _err(doc, "/spec/parent", "a department cannot be its own parent")
+        else:
+            yield from _ref(doc, catalog, "/spec/parent", "Department", parent)
+
+
+@check("MachineRoom")
+def _room(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    yield from _ref(doc, catalog, "/spec/department", "Department", doc.spec.get("department"))
+
+
+@check("System")
+def _system(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    spec = doc.spec
+    yield from _ref(doc, catalog, "/spec/department", "Department", spec.get("department"))
+    hosted = spec.get("hosted_in", "")
+    if not hosted.startswith("cloud:"):
+        yield from _ref(doc, catalog, "/spec/hosted_in", "MachineRoom", hosted)
+    yield from _components(doc, catalog, "/spec/components", spec.get("components"))
+
+
+@check("Waiver")
+def _waiver(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    kind, _, target_id = doc.spec.get("target", "/").partition("/")
+    if kind not in KINDS:
+        yield _err(doc, "/spec/target", f"'{kind}' is not a document kind; write <Kind>/<id>")
+    else:
+        yield from _ref(doc, catalog, "/spec/target", kind, target_id)
+
+
+def parse_port(port: Any) -> tuple[int, int] | None:
+    """``22`` → (22, 22); ``"8000-8080"`` → (8000, 8080); None when invalid."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        return (port, port) if 1 <= port <= 65535 else None
+    if isinstance(port, str) and "-" in port:
+        low_s, _, high_s = port.partition("-")
+        if low_s.isdigit() and high_s.isdigit():
+            low, high = int(low_s), int(high_s)
+            if 1 <= low <= high <= 65535:
+                return low, high
+    return None
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | str:
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        try:
+            fixed = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"{value!r} is not a CIDR ({exc}); write it like 10.20.0.0/24"
+        return f"{value!r} has host bits set; did you mean {fixed}?"
+
+
+def _unique_names(
+    doc: Document, items: list[dict[str, Any]], base: str, what: str
+) -> Iterator[DocError]:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        name = item.get("name")
+        if name in seen:
+            yield _err(doc, f"{base}/{index}/name", f"{what} name '{name}' is used twice")
+        seen.add(name)
+
+
+@check("ResourceRequest")
+def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    spec = doc.spec
+    yield from _ref(doc, catalog, "/spec/department", "Department", spec.get("department"))
+    yield from _ref(doc, catalog, "/spec/platform", "Platform", spec.get("platform"))
+    yield from _components(
+        doc, catalog, "/spec/system/components", spec.get("system", {}).get("components")
+    )
+    for index, target in enumerate(spec.get("replaces", [])):
+        if catalog.get("MachineRoom", target) is None and catalog.get("System", target) is None:
+            yield _err(
+                doc,
+                f"/spec/replaces/{index}",
+                f"'{target}' is neither a MachineRoom nor a System id; check the inventory",
+            )
+    networks = spec.get("networks", [])
+    yield from _unique_names(doc, networks, "/spec/networks", "network")
+    seen_nets: list[tuple[int, Any]] = []
+    for index, net in enumerate(networks):
+        parsed = _network(net["cidr"])
+        if isinstance(parsed, str):
+            yield _err(doc, f"/spec/networks/{index}/cidr", parsed)
+            continue
+        for other_index, other in seen_nets:
+            if parsed.version == other.version and parsed.overlaps(other):
+                yield _err(
+                    doc,
+                    f"/spec/networks/{index}/cidr",
+                    f"{parsed} overlaps network {other_index} ({other}); pick disjoint CIDRs",
+                )
+        seen_nets.append((index, parsed))
+    groups = spec.get("security_groups", [])
+    yield from _unique_names(doc, groups, "/spec/security_groups", "security group")
+    for g_index, group in enumerate(groups):
+        for r_index, rule in enumerate(group.get("rules", [])):
+            base = f"/spec/security_groups/{g_index}/rules/{r_index}"
+            if "port" in rule and parse_port(rule["port"]) is None:
+                yield _err(
+                    doc,
+                    f"{base}/port",
+                    f"port {rule['port']!r} is outside 1-65535 or "
+                    "low > high; write 443 or '8000-8080'",
+                )
+            if "port" in rule and rule.get("protocol") in ("icmp", "any"):
+                yield _err(doc, f"{base}/port", "ports apply to tcp or udp rules only")
+            if "remote" in rule:
+                parsed = _network(rule["remote"])
+                if isinstance(parsed, str):
+                    yield _err(doc, f"{base}/remote", parsed)
+    net_names = {n["name"] for n in networks}
+    group_names = {g["name"] for g in groups} | {"default"}
+    servers = spec.get("servers", [])
+    yield from _unique_names(doc, servers, "/spec/servers", "server")
+    instances: set[str] = set()
+    for index, server in enumerate(servers):
+        base = f"/spec/servers/{index}"
+        if server["network"] not in net_names:
+            yield _err(
+                doc,
+                f"{base}/network",
+                f"network '{server['network']}' is not in this "
+                f"request's networks ({', '.join(sorted(net_names)) or 'none'})",
+            )
+        for sg_index, sg in enumerate(server.get("security_groups", [])):
+            if sg not in group_names:
+                yield _err(
+                    doc,
+                    f"{base}/security_groups/{sg_index}",
+                    f"security group '{sg}' is not in this request's security_groups",
+                )
+        yield from _components(doc, catalog, f"{base}/components", server.get("components"))
+        for i in range(1, server.get("count", 1) + 1):
+            instances.add(f"{server['name']}-{i}")
+    volumes = spec.get("volumes", [])
+    yield from _unique_names(doc, volumes, "/spec/volumes", "volume")
+    for index, volume in enumerate(volumes):
+        target = volume.get("attach_to")
+        if target is not None and target not in instances:
+            yield _err(
+                doc,
+                f"/spec/volumes/{index}/attach_to",
+                f"'{target}' is not a server of this request (servers are named "
+                f"<name>-1..<name>-<count>: {', '.join(sorted(instances)) or 'none'})",
+            )
+    yield from _unique_names(doc, spec.get("users", []), "/spec/users", "user")
