@@ -107,10 +107,14 @@ def schema_errors(doc: Document) -> list[DocError]:
                 f"unknown kind {got!r}; {hint}kinds are: {', '.join(KINDS)}",
             )
         ]
+    described = [describe(best_match([e])) for e in validator_for(doc.kind).iter_errors(body)]
+    # A typo'd field also makes its real name "missing": say it once, as the typo.
+    guessed = {m.split("did you mean '")[1].split("'")[0] for _, m in described
+               if m.startswith("unknown field") and "did you mean" in m}
     out = []
-    for error in validator_for(doc.kind).iter_errors(body):
-        specific = best_match([error])
-        path, message = describe(specific)
+    for path, message in described:
+        if message.startswith("missing required field") and message.split("'")[1] in guessed:
+            continue
         out.append(DocError(doc.file, doc.line_of(path), path, f"{doc.ref}: {message}"))
         if len(out) >= MAX_ERRORS_PER_DOCUMENT:
             break
