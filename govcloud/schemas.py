@@ -265,17 +265,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "array",
                 "minItems": 1,
                 "uniqueItems": True,
-                "items": {
-                    "enum": [
-                        "Department",
-                        "MachineRoom",
-                        "System",
-                        "Platform",
-                        "Component",
-                        "ResourceRequest",
-                        "Waiver",
-                    ]
-                },
+                "items": {"enum": []},  # every kind but Policy: filled in below
             },
             "select": {"type": "string", "pattern": "^(/[^/]*)*$"},
             "when": {"type": ["object", "boolean"]},
@@ -289,7 +279,14 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# Kinds read from a live cloud are documents too, so policies can apply to them.
+from govcloud.cloudkinds import CLOUD_SPEC_SCHEMAS  # noqa: E402
+
+SPEC_SCHEMAS.update(CLOUD_SPEC_SCHEMAS)
 KINDS = tuple(SPEC_SCHEMAS)
+SPEC_SCHEMAS["Policy"]["properties"]["applies_to"]["items"] = {
+    "enum": [k for k in KINDS if k != "Policy"]
+}
 
 
 def document_schema(kind: str) -> dict[str, Any]:

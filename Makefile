@@ -1,0 +1,58 @@
+# govcloud: every target creates and uses the project's own virtualenv (.venv).
+# `make demo` and `make test` are the two commands a new machine needs (see README).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+OUT    := out
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv system-deps demo test unit integration bench lint clean
+
+help:
+	@echo "make demo   set up, then validate/check/consolidate the demo province and write $(OUT)/report.html"
+	@echo "make test   set up (Python venv + Debian packages), then run unit and integration tests"
+	@echo "make bench  run the benchmarks under bench/ (each prints one JSON object)"
+	@echo "make lint   ruff + mypy"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+demo: venv
+	@mkdir -p $(OUT)
+	@echo "== validate: the demo province and the example requests" >&2
+	-$(BIN)/govcloud validate inventory examples/requests
+	@echo "== check: policies and consolidation rules (findings expected: the examples include bad requests)" >&2
+	-$(BIN)/govcloud check inventory examples/requests --format table
+	-$(BIN)/govcloud check inventory examples/requests --format html --output $(OUT)/report.html
+	-$(BIN)/govcloud check inventory examples/requests --format sarif --output $(OUT)/report.sarif
+	@echo "== consolidation (集约化): per-level shares, duplicates, migration plan" >&2
+	-$(BIN)/govcloud consolidation inventory examples/requests --format table
+	-$(BIN)/govcloud consolidation inventory examples/requests --format html --output $(OUT)/consolidation.html
+	@echo "demo reports: $(OUT)/report.html $(OUT)/consolidation.html $(OUT)/report.sarif" >&2
+
+test: venv
+	$(BIN)/pytest -q
+
+unit: venv
+	$(BIN)/pytest -q -m "not integration"
+
+bench: venv
+	@for b in bench/*.py; do echo "== $$b" >&2; taskset -c 0 $(BIN)/python $$b || exit 1; done
+
+lint: venv
+	$(BIN)/ruff check govcloud tests bench cli.py
+	$(BIN)/mypy govcloud
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache
