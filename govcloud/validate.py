@@ -128,7 +128,10 @@ def describe(error: ValidationError) -> tuple[str, str]:
     validator = error.validator
     value = error.validator_value
     instance = error.instance
-    field = path.rsplit("/", 1)[-1] or "document"
+    parts = path.split("/")
+    field = parts[-1] or "document"
+    if field.isdigit() and len(parts) > 2:
+        field = f"{parts[-2]}[{field}]"  # a list item: name it by its list
     if validator == "additionalProperties" and isinstance(instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         extra = [k for k in instance if k not in allowed]
