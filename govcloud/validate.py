@@ -148,6 +148,9 @@ def describe(error: ValidationError) -> tuple[str, str]:
         return path, f"missing required field '{name}'; add it"
     if validator == "type":
         expected = value if isinstance(value, str) else " or ".join(value)
+        if expected == "string" and isinstance(instance, dict) and len(instance) == 1:
+            return path, (f"'{field}' must be a string, but YAML read a mapping: text with "
+                          "': ' inside must be quoted")
         return (
             path,
             f"'{field}' must be {_article(expected)}, not {_type_name(instance)} {instance!r}",
