@@ -50,7 +50,8 @@ def doc(kind: str, id_: str, spec: dict) -> dict:
     return {"apiVersion": "govcloud/v1", "kind": kind, "metadata": {"id": id_}, "spec": spec}
 
 
-def generate(n_docs: int, seed: int = 7) -> list[dict]:
+def generate(n_docs: int, seed: int = 7, bad_share: float = 0.1) -> list[dict]:
+    """Mostly compliant documents, as a real inventory is; ``bad_share`` of them break a rule."""
     rng = random.Random(seed)
     docs = [
         doc("Platform", "gov-internal-cloud",
@@ -75,12 +76,29 @@ def generate(n_docs: int, seed: int = 7) -> list[dict]:
             "power_kw": rng.randint(5, 200), "networks": [rng.choice(ZONES)]}))
     remaining = n_docs - len(docs)
     for i in range(remaining):
+        bad = rng.random() < bad_share
         dept = f"dept-{rng.randrange(n_depts)}"
-        level = rng.randint(1, 4)
-        cls = rng.choice(CLASSES)
-        zone = rng.choice(ZONES)
-        comps = {"cpu": rng.choice(CPUS)[0], "os": rng.choice(OSES)[0],
-                 "database": rng.choice(DBS)[0], "middleware": rng.choice(MWS)[0]}
+        level = rng.randint(1, 3)
+        cls = rng.choice(CLASSES[:3])
+        platform, zone = rng.choice([("gov-internal-cloud", "gov-internal"),
+                                     ("gov-external-cloud", "gov-external")])
+        comps = {"cpu": CPUS[rng.randrange(2)][0], "os": OSES[0][0], "database": DBS[0][0],
+                 "middleware": MWS[0][0]}
+        port: int | str = 443
+        remote = "10.0.0.0/8"
+        encrypted = True
+        if bad:  # one realistic mistake
+            mistake = rng.randrange(5)
+            if mistake == 0:
+                comps = {**comps, "database": rng.choice(DBS)[0], "cpu": CPUS[2][0]}
+            elif mistake == 1:
+                port, remote = rng.choice([22, 3389, "1-1024"]), "0.0.0.0/0"
+            elif mistake == 2:
+                cls, zone = "secret", "gov-external"
+            elif mistake == 3:
+                encrypted, level = False, 3
+            else:
+                zone, cls = "internet", "internal"
         if i % 2:
             docs.append(doc("System", f"sys-{i}", {
                 "department": dept, "name": f"System {i}",
@@ -88,10 +106,8 @@ def generate(n_docs: int, seed: int = 7) -> list[dict]:
                 "hosted_in": f"room-{rng.randrange(n_rooms)}", "mlps_level": level,
                 "classification": cls, "network_zone": zone, "components": comps}))
         else:
-            port = rng.choice([443, 22, "8000-8080", 3389])
             docs.append(doc("ResourceRequest", f"REQ-{i}", {
-                "department": dept, "platform": rng.choice(["gov-internal-cloud",
-                                                            "gov-external-cloud"]),
+                "department": dept, "platform": platform,
                 "tenant": f"tenant-{i}", "purpose": "generated",
                 "system": {"name": f"sys{i}", "function": "approval", "mlps_level": level,
                            "classification": cls, "network_zone": zone},
@@ -99,12 +115,12 @@ def generate(n_docs: int, seed: int = 7) -> list[dict]:
                 "networks": [{"name": "app", "cidr": "10.0.0.0/24", "router": True}],
                 "security_groups": [{"name": "web", "rules": [
                     {"direction": "ingress", "protocol": "tcp", "port": port,
-                     "remote": rng.choice(["0.0.0.0/0", "10.0.0.0/8"])}]}],
-                "servers": [{"name": "app", "count": rng.randint(1, 3), "flavor": "c1m1",
+                     "remote": remote}]}],
+                "servers": [{"name": "app", "count": 2, "flavor": "c1m1",
                              "image": "kylin-v10-sp3", "network": "app",
                              "security_groups": ["web"], "components": comps}],
                 "volumes": [{"name": "data", "size_gb": 10, "attach_to": "app-1",
-                             "encrypted": rng.random() < 0.5}]}))
+                             "encrypted": encrypted}]}))
     return docs
 
 
@@ -116,7 +132,7 @@ def naive_loop(resolved_docs: list[dict], policies) -> float:
     count = 0
     for body in resolved_docs:
         for policy, when, require in compiled:
-            for _base, instance in _select(body, policy.select, ""):
+            for _base, instance in _select(body, policy.select):
                 if when.is_valid(instance) and not require.is_valid(instance):
                     count += 1
     elapsed = time.perf_counter() - start
@@ -126,10 +142,12 @@ def naive_loop(resolved_docs: list[dict], policies) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=12000)
+    parser.add_argument("--bad-share", type=float, default=0.1,
+                        help="share of documents with one violation (1.0: every document)")
     args = parser.parse_args()
     import yaml
 
-    docs = generate(args.docs)
+    docs = generate(args.docs, bad_share=args.bad_share)
     policy_set = load_policies()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.yaml"
@@ -158,6 +176,7 @@ def main() -> None:
         "end_to_end_docs_per_s": round(n / end_to_end),
         "policies": len(policy_set.policies),
         "findings": len(report.findings),
+        "bad_share": args.bad_share,
     }))
 
 

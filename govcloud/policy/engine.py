@@ -7,21 +7,21 @@ so a document only meets the policies that can concern it and each document is r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
+from jsonschema.exceptions import SchemaError
 
-from govcloud.documents import Catalog, Document, escape_pointer_token
+from govcloud.documents import Catalog, Document, escape_pointer_token, pointer
 from govcloud.errors import PolicyError
 from govcloud.model import DocError, Finding
-from govcloud.policy.compiler import Predicate, compile_schema
+from govcloud.policy.compiler import Failure, Predicate, compile_explainer, compile_schema
 from govcloud.resolve import resolve
-from govcloud.validate import describe, load
+from govcloud.validate import load
 
 FIXTURES_DIR = "fixtures"  # pass/fail fixtures live beside policies and are not policies
 
@@ -45,7 +45,7 @@ class Policy:
     line: int
     when_ok: Predicate = field(repr=False, compare=False)
     require_ok: Predicate = field(repr=False, compare=False)
-    require_validator: Draft202012Validator = field(repr=False, compare=False)
+    explain: Callable[[Any], Failure | None] = field(repr=False, compare=False)
 
     @classmethod
     def from_document(cls, doc: Document) -> Policy:
@@ -84,19 +84,20 @@ class Policy:
             line=doc.line,
             when_ok=compile_schema(when),
             require_ok=compile_schema(require),
-            require_validator=Draft202012Validator(require),
+            explain=compile_explainer(require),
         )
 
     def targets(self, resolved: Any) -> Iterator[tuple[str, Any]]:
-        """(pointer, instance) pairs that ``select`` picks from the resolved document."""
-        yield from _select(resolved, self.select, "")
+        """(JSON Pointer, instance) pairs that ``select`` picks from the resolved document."""
+        for parts, instance in _select(resolved, self.select):
+            yield pointer(parts), instance
 
-    def finding(self, doc: Document, base: str, instance: Any) -> Finding:
-        error = best_match(self.require_validator.iter_errors(instance))
-        path, evidence = (base, "")
-        if error is not None:
-            sub, evidence = describe(error)
-            path = base + sub
+    def finding(self, doc: Document, base: tuple[Any, ...], instance: Any) -> Finding:
+        failure = self.explain(instance)
+        path, evidence = pointer(base), ""
+        if failure is not None:
+            path += pointer(failure.path)
+            evidence = explain_failure(failure, path)
         return Finding(
             policy=self.id,
             title=self.title,
@@ -113,12 +114,53 @@ class Policy:
         )
 
 
+def explain_failure(failure: Failure, path: str) -> str:
+    """What was seen, in plain words, for the assessor (the finding's evidence)."""
+    field = path.rsplit("/", 1)[-1] or "document"
+    seen = _short(failure.instance)
+    keyword, expected = failure.keyword, failure.expected
+    if keyword == "required":
+        return f"'{expected}' is missing"
+    if keyword in ("const", "enum"):
+        allowed = expected if keyword == "enum" else [expected]
+        return f"'{field}' is {seen}; expected {' or '.join(map(repr, allowed))}"
+    if keyword == "not":
+        return f"'{field}' is {seen}, which this policy forbids"
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
+                 "exclusiveMaximum": "less than"}[keyword]
+        return f"'{field}' is {seen}; expected {words} {expected}"
+    if keyword == "minItems":
+        return f"'{field}' has {len(failure.instance)} item(s); expected at least {expected}"
+    if keyword == "contains":
+        return f"no item of '{field}' qualifies"
+    if keyword == "type":
+        return f"'{field}' is {seen}; expected a {expected}"
+    if keyword in ("anyOf", "oneOf"):
+        return f"'{field}' ({seen}) meets none of the allowed alternatives"
+    return f"'{field}' is {seen} ({keyword} {expected!r} not met)"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        if {"vendor", "product"} <= value.keys():  # a resolved component
+            return f"{value['product']} ({value['vendor']}, {value.get('origin', '?')})"
+        if "id" in value:
+            return f"{value['id']!r}"
+        text = ", ".join(f"{k}={v!r}" for k, v in list(value.items())[:4])
+        return "{" + text + (", ...}" if len(value) > 4 else "}")
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _family(policy_id: str) -> str:
     parts = policy_id.split("-")
     return parts[1] if len(parts) >= 3 else ""
 
 
-def _select(value: Any, tokens: tuple[str, ...], base: str) -> Iterator[tuple[str, Any]]:
+def _select(value: Any, tokens: tuple[str, ...], base: tuple[Any, ...] = ()
+            ) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """(path parts, instance) pairs; the path becomes a JSON Pointer only for findings."""
     if not tokens:
         yield base, value
         return
@@ -126,15 +168,16 @@ def _select(value: Any, tokens: tuple[str, ...], base: str) -> Iterator[tuple[st
     if head == "*":
         if isinstance(value, list):
             for index, item in enumerate(value):
-                yield from _select(item, rest, f"{base}/{index}")
+                yield from _select(item, rest, (*base, index))
         elif isinstance(value, dict):
             for key, item in value.items():
-                yield from _select(item, rest, f"{base}/{escape_pointer_token(key)}")
+                yield from _select(item, rest, (*base, key))
         return
-    if isinstance(value, dict) and head in value:
-        yield from _select(value[head], rest, f"{base}/{escape_pointer_token(head)}")
+    if isinstance(value, dict):
+        if head in value:
+            yield from _select(value[head], rest, (*base, head))
     elif isinstance(value, list) and head.isdigit() and int(head) < len(value):
-        yield from _select(value[int(head)], rest, f"{base}/{head}")
+        yield from _select(value[int(head)], rest, (*base, int(head)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +247,7 @@ def evaluate(catalog: Catalog, policies: PolicySet) -> list[Finding]:
             continue
         resolved = resolve(doc, catalog)
         for policy in applicable:
-            for base, instance in _select(resolved, policy.select, ""):
+            for base, instance in _select(resolved, policy.select):
                 if policy.when_ok(instance) and not policy.require_ok(instance):
                     findings.append(policy.finding(doc, base, instance))
     return findings
