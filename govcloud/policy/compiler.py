@@ -51,7 +51,7 @@ _COMPARE = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiv
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """The first keyword that failed: where (JSON path parts), which keyword, its value, the instance."""
+    """The first keyword that failed: where (path parts), which keyword and value, the instance."""
 
     path: tuple[Any, ...]
     keyword: str

@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from govcloud.documents import Catalog, Document, escape_pointer_token, pointer
+from govcloud.documents import Catalog, Document, pointer
 from govcloud.errors import PolicyError
 from govcloud.model import DocError, Finding
 from govcloud.policy.compiler import Failure, Predicate, compile_explainer, compile_schema
