@@ -1,0 +1,169 @@
+"""Helpers the renderers share: JSON-able values, generic section rows, terminal text width."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import unicodedata
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+from govcloud.model import DocError, Finding, Report
+from govcloud.report.sections import section_json
+
+
+def jsonable(value: Any) -> Any:
+    """``json.dumps`` default: sections may hold dataclasses, dates, sets or paths."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    return str(value)
+
+
+def to_json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=jsonable)
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=jsonable, separators=(", ", ": "))
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """``report.to_json()`` with each section passed through its registered JSON renderer."""
+    out = report.to_json()
+    for name, data in report.sections.items():
+        out[name] = section_json(name, data)
+    return out
+
+
+def scalar_text(value: Any) -> str:
+    """A cell's text: scalars as written, containers as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return compact_json(value)
+
+
+def generic_rows(data: Any) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows for a section nobody registered a renderer for.
+
+    A mapping becomes key/value rows, a list of mappings a table whose columns are the union of
+    their keys (in first-seen order), anything else a single value row.
+    """
+    data = json.loads(json.dumps(data, default=jsonable))  # normalise dataclasses, tuples...
+    if isinstance(data, Mapping):
+        return ["key", "value"], [[str(k), scalar_text(v)] for k, v in data.items()]
+    if isinstance(data, list) and data and all(isinstance(item, Mapping) for item in data):
+        columns: list[str] = []
+        for item in data:
+            columns.extend(str(k) for k in item if str(k) not in columns)
+        rows = [[scalar_text(item.get(col)) for col in columns] for item in data]
+        return columns, rows
+    if isinstance(data, list):
+        return ["value"], [[scalar_text(item)] for item in data]
+    return ["value"], [[scalar_text(data)]]
+
+
+def error_location(error: DocError) -> str:
+    where = error.file or "<input>"
+    return f"{where}:{error.line}" if error.line else where
+
+
+def summary_text(report: Report) -> str:
+    summary = report.summary()
+    counts = ", ".join(f"{name} {count}" for name, count in summary.items())
+    return f"{counts}; errors {len(report.errors)}"
+
+
+def references_text(finding: Finding) -> str:
+    return "; ".join(finding.references)
+
+
+# --- terminal text: CJK characters take two columns -------------------------------------------
+
+
+def char_width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    return sum(char_width(ch) for ch in text)
+
+
+_BREAK_AFTER = frozenset("/-")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, single spaces and single wide characters: a line may break after any of those.
+
+    Paths and ids also break after ``/`` and ``-``, so a long file name wraps at a folder.
+    """
+    tokens: list[str] = []
+    word = ""
+    for ch in text:
+        if ch.isspace() or char_width(ch) == 2:
+            if word:
+                tokens.append(word)
+                word = ""
+            tokens.append(" " if ch.isspace() else ch)
+        else:
+            word += ch
+            if ch in _BREAK_AFTER:
+                tokens.append(word)
+                word = ""
+    if word:
+        tokens.append(word)
+    return tokens
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy wrap by display width; words longer than a line are cut; newlines are kept."""
+    width = max(width, 1)
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for token in _tokens(paragraph):
+            if token == " " and not line:
+                continue  # no leading blanks on a wrapped line
+            if display_width(line) + display_width(token) <= width:
+                line += token
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            line = "" if token == " " else token
+            while display_width(line) > width:  # a path or id longer than the column
+                cut = _cut_at(line, width)
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line.rstrip())
+    return lines
+
+
+def _cut_at(text: str, width: int) -> int:
+    used = 0
+    for index, ch in enumerate(text):
+        used += char_width(ch)
+        if used > width:
+            return max(index, 1)
+    return len(text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(width - display_width(text), 0)
