@@ -1,0 +1,238 @@
+"""Run the baseline through ansible-runner: the only module of govcloud that imports it.
+
+Each run gets a fresh 0700 private_data_dir under ``<state>/hardening/runs/<run-id>/``
+(ansible-runner persists ``env/cmdline`` and would silently reuse ``--check`` on a later run);
+``suppress_env_files`` keeps variables out of ``env/``; results come from the event stream and
+``stats``, never from stdout. ``artifacts/`` stays as evidence, minus the controller environment
+that ansible-runner copies into ``artifacts/<id>/command`` (it may hold cloud credentials).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from govcloud.errors import ExecutionError, InputError
+from govcloud.hardening.controls import default_playbooks_dir, load_controls
+from govcloud.hardening.results import HostResult, collect, finalize, summary_counts, to_report
+from govcloud.model import Report
+from govcloud.state import ensure_state_subdir
+
+PLAYBOOK = "site.yml"
+# What Ansible needs from the controller environment; nothing else is passed through.
+_ANSIBLE_ENV = {
+    "ANSIBLE_PIPELINING": "True",  # one SSH round trip per module instead of three
+    "ANSIBLE_HOST_KEY_CHECKING": "False",  # targets are reached by key; inventory may pin keys
+    "ANSIBLE_RETRY_FILES_ENABLED": "False",
+    "ANSIBLE_NOCOLOR": "True",
+    "ANSIBLE_FORCE_COLOR": "False",
+    "ANSIBLE_DEPRECATION_WARNINGS": "False",
+}
+
+
+@dataclass
+class HardenRun:
+    run_id: str
+    mode: str  # "audit" | "remediate"
+    hosts: dict[str, HostResult]
+    report: Report
+    duration_s: float
+    changed: int
+    status: str
+    rc: int
+    record: Path
+
+
+def _inventory_hosts(inventory: Path) -> list[str]:
+    """Host names of a YAML inventory (used to report hosts that produced no event at all)."""
+    try:
+        data = yaml.safe_load(inventory.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    names: set[str] = set()
+
+    def walk(group: Any) -> None:
+        if not isinstance(group, dict):
+            return
+        names.update((group.get("hosts") or {}).keys())
+        for child in (group.get("children") or {}).values():
+            walk(child)
+
+    if isinstance(data, dict):
+        for group in data.values():
+            walk(group)
+    return sorted(names)
+
+
+def run_baseline(
+    inventory: Path,
+    *,
+    check: bool,
+    limit: str | None = None,
+    tags: Sequence[str] = (),
+    extravars: Mapping[str, Any] | None = None,
+    playbooks_dir: Path | None = None,
+    timeout: int = 1800,
+) -> HardenRun:
+    """Run the baseline (audit when ``check``), save the results, return them with a Report."""
+    import ansible_runner  # deferred: importing it costs ~0.3 s that other commands don't need
+
+    playbooks = (playbooks_dir or default_playbooks_dir()).resolve()
+    if not (playbooks / PLAYBOOK).is_file():
+        raise InputError(f"no {PLAYBOOK} in {playbooks}", hint="pass --playbooks DIR")
+    inventory = inventory.resolve()
+    if not inventory.is_file():
+        raise InputError(
+            f"inventory {inventory} not found",
+            hint="pass --inventory FILE or boot a target: govcloud target up",
+        )
+    controls = load_controls(playbooks)
+    mode = "audit" if check else "remediate"
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{mode}"
+    runs = ensure_state_subdir("hardening") / "runs"
+    runs.mkdir(mode=0o700, exist_ok=True)
+    pdd = runs / run_id
+    pdd.mkdir(mode=0o700)
+
+    cmdline = ["--check", "--diff"] if check else []
+    if tags:
+        cmdline += ["--tags", ",".join(tags)]
+    events: list[dict[str, Any]] = []
+
+    def keep(ev: dict[str, Any]) -> bool:
+        events.append(ev)
+        return True
+
+    envvars = dict(_ANSIBLE_ENV)
+    envvars["ANSIBLE_LOCAL_TEMP"] = str(pdd / "tmp")
+    envvars["PATH"] = _path_with_ansible()
+    started = time.monotonic()
+    try:
+        r = ansible_runner.run(
+            private_data_dir=str(pdd),
+            project_dir=str(playbooks),
+            playbook=PLAYBOOK,
+            inventory=str(inventory),
+            limit=limit,
+            cmdline=" ".join(cmdline) or None,
+            extravars=dict(extravars or {}),
+            envvars=envvars,
+            ident="run",
+            event_handler=keep,
+            quiet=True,
+            suppress_env_files=True,
+            timeout=timeout,
+        )
+    except Exception as err:  # ansible-runner raises bare exceptions for setup problems
+        raise ExecutionError(
+            f"ansible-runner could not start the baseline run: {err}", hint=f"artifacts in {pdd}"
+        ) from err
+    duration = time.monotonic() - started
+    _scrub_artifacts(pdd)
+
+    hosts = finalize(
+        collect(events, check), controls, r.stats, _inventory_hosts(inventory) if not limit else ()
+    )
+    if not hosts:
+        raise ExecutionError(
+            f"the baseline run produced no host results (status {r.status}, rc {r.rc})",
+            hint=f"check the inventory and --limit; ansible output in {pdd}/artifacts/run/stdout",
+        )
+    changed = sum((r.stats or {}).get("changed", {}).values()) if r.stats else 0
+    run_info = {
+        "run_id": run_id,
+        "mode": mode,
+        "duration_s": round(duration, 2),
+        "changed": changed,
+        "ansible_status": r.status,
+        "ansible_rc": r.rc,
+        "inventory": str(inventory),
+        "limit": limit,
+        "tags": list(tags),
+        "counts": summary_counts(hosts),
+        "artifacts": str(pdd / "artifacts" / "run"),
+    }
+    report = to_report(hosts, controls, mode, run_info)
+    record = save_results(run_info, hosts)
+    return HardenRun(
+        run_id=run_id,
+        mode=mode,
+        hosts=hosts,
+        report=report,
+        duration_s=duration,
+        changed=changed,
+        status=r.status,
+        rc=r.rc,
+        record=record,
+    )
+
+
+def _path_with_ansible() -> str:
+    """PATH with the folder of ansible-playbook: the venv's bin when govcloud runs from a venv."""
+    path = os.environ.get("PATH", "/usr/bin:/bin")
+    venv_bin = str(Path(sys.executable).parent)
+    if shutil.which("ansible-playbook", path=venv_bin) and venv_bin not in path.split(os.pathsep):
+        return venv_bin + os.pathsep + path
+    return path
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no output"
+    return " | ".join(lines[-3:])[-400:]
+
+
+def _scrub_artifacts(pdd: Path) -> None:
+    """Drop the controller environment ansible-runner copies into artifacts/<id>/command."""
+    cmd_file = pdd / "artifacts" / "run" / "command"
+    try:
+        data = json.loads(cmd_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    data["env"] = {
+        k: v for k, v in (data.get("env") or {}).items() if k in _ANSIBLE_ENV or k == "PATH"
+    }
+    cmd_file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def save_results(run_info: Mapping[str, Any], hosts: Mapping[str, HostResult]) -> Path:
+    """Write the run's results for ``govcloud audit`` (``latest.json`` is the newest run)."""
+    folder = ensure_state_subdir("hardening")
+    doc = {
+        "version": 1,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        **run_info,
+        "hosts": {h: hosts[h].to_json() for h in sorted(hosts)},
+    }
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    path = folder / f"{run_info['run_id']}.json"
+    for target in (path, folder / "latest.json"):
+        tmp = target.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        tmp.replace(target)
+    return path
+
+
+def load_latest() -> dict[str, Any] | None:
+    """The newest saved hardening results (for ``govcloud audit``), or None if never run."""
+    path = ensure_state_subdir("hardening") / "latest.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InputError(f"{path} is not valid JSON", hint=f"delete it and rerun: {err}") from None
