@@ -33,7 +33,8 @@ def jsonable(value: Any) -> Any:
 
 
 def to_json_text(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=jsonable)
+    """A JSON document as a text file: indent 2, UTF-8 as written, final newline."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=jsonable) + "\n"
 
 
 def compact_json(value: Any) -> str:
