@@ -183,25 +183,18 @@ def _register_subcommands() -> None:
     """Commands that live in their own modules (one module per outside system or area)."""
     import importlib
 
-    for module_name in ("consolidation_cmd", "harden_cmd"):
+    for module_name in ("consolidation_cmd", "harden_cmd", "devcloud_cmd"):
         try:
             module = importlib.import_module(f"govcloud.cli.{module_name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"govcloud.cli.{module_name}":
                 raise
             continue
-        module.register(app)
-    try:
-        from govcloud.cli import devcloud_cmd
-    except ModuleNotFoundError as exc:
-        if exc.name != "govcloud.cli.devcloud_cmd":
-            raise
-    else:
-        app.add_typer(
-            devcloud_cmd.app,
-            name="devcloud",
-            help="A real OpenStack on 127.0.0.1 for demo and tests (not for production).",
-        )
+        if module_name == "devcloud_cmd":
+            app.add_typer(module.app, name="devcloud", help="A real OpenStack on 127.0.0.1 "
+                          "for demo and tests (not for production).")
+        else:
+            module.register(app)
 
 
 _register_subcommands()
