@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import unicodedata
 from collections.abc import Mapping
+from functools import cache
 from pathlib import PurePath
 from typing import Any
 
@@ -98,6 +99,7 @@ def references_text(finding: Finding) -> str:
 # --- terminal text: CJK characters take two columns -------------------------------------------
 
 
+@cache
 def char_width(ch: str) -> int:
     if unicodedata.combining(ch):
         return 0
@@ -105,6 +107,8 @@ def char_width(ch: str) -> int:
 
 
 def display_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
     return sum(char_width(ch) for ch in text)
 
 
@@ -139,20 +143,22 @@ def wrap(text: str, width: int) -> list[str]:
     width = max(width, 1)
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
-        line = ""
+        line, used = "", 0  # ``used`` is display_width(line), kept as we go (long reports)
         for token in _tokens(paragraph):
             if token == " " and not line:
                 continue  # no leading blanks on a wrapped line
-            if display_width(line) + display_width(token) <= width:
-                line += token
+            token_width = display_width(token)
+            if used + token_width <= width:
+                line, used = line + token, used + token_width
                 continue
             if line.strip():
                 lines.append(line.rstrip())
-            line = "" if token == " " else token
-            while display_width(line) > width:  # a path or id longer than the column
+            line, used = ("", 0) if token == " " else (token, token_width)
+            while used > width:  # a path or id longer than the column
                 cut = _cut_at(line, width)
                 lines.append(line[:cut])
                 line = line[cut:]
+                used = display_width(line)
         lines.append(line.rstrip())
     return lines
 

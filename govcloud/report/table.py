@@ -51,10 +51,9 @@ def _cells(finding: Finding) -> list[str]:
     message = finding.message
     if finding.waived:
         message = f"[{LABELS['waived']}: {finding.waiver or '?'}] {message}"
-    location = finding.location
-    if finding.path:
-        location = f"{location} {finding.path}" if location else finding.path
-    return [finding.severity, finding.policy, finding.target, location, message]
+    if finding.path:  # below the message: the location column stays short enough to scan
+        message = f"{message}\nat {finding.path}"
+    return [finding.severity, finding.policy, finding.target, finding.location, message]
 
 
 def _widths(rows: list[list[str]], width: int) -> list[int]:
