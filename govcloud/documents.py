@@ -61,7 +61,7 @@ class Catalog:
             self.add(doc)
 
     def add(self, doc: Document) -> Document | None:
-        """Add ``doc``; return the earlier document with the same kind and id, if any (not added)."""
+        """Add ``doc``; return an earlier document of the same kind and id (then not added)."""
         bucket = self.by_kind.setdefault(doc.kind, {})
         earlier = bucket.get(doc.id)
         if earlier is not None:

@@ -104,7 +104,7 @@ class DocError:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Findings and errors of one run, plus named extra sections (consolidation tables, hosts...)."""
+    """Findings and errors of one run, plus named extra sections (consolidation, hosts...)."""
 
     findings: tuple[Finding, ...] = ()
     errors: tuple[DocError, ...] = ()

@@ -44,7 +44,8 @@ def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _request(spec: dict[str, Any], catalog: Catalog) -> None:
-    spec["platform"] = _with_id(catalog.get("Platform", spec.get("platform")), spec.get("platform"))
+    platform = spec.get("platform", "")
+    spec["platform"] = _with_id(catalog.get("Platform", platform), platform)
     system = spec.get("system")
     if isinstance(system, Mapping) and "components" in system:
         spec["system"] = {**system, "components": _components(system["components"], catalog)}

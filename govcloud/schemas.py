@@ -13,7 +13,8 @@ from typing import Any
 from govcloud import API_VERSION
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
+_ID_BODY = "[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
+ID_PATTERN = f"^{_ID_BODY}$"
 # OpenStack object names govcloud creates; also used in file names, so never a path.
 NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 ZONES = ["gov-internal", "gov-external", "internet"]
@@ -113,7 +114,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             **_SYSTEM_FIELDS,
             "hosted_in": {
                 "type": "string",
-                "pattern": "^(cloud:[A-Za-z0-9][A-Za-z0-9._-]{0,62}|[A-Za-z0-9][A-Za-z0-9._-]{0,62})$",
+                "pattern": f"^(cloud:{_ID_BODY}|{_ID_BODY})$",
             },
             "data_sources": {"type": "array", "items": _TEXT},
             "authoritative_for": {"type": "array", "items": _TEXT, "uniqueItems": True},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def state_dir() -> Path:
-    """``$GOVCLOUD_STATE_DIR``, else ``$XDG_STATE_HOME/govcloud``, else ``~/.local/state/govcloud``."""
+    """``$GOVCLOUD_STATE_DIR``, else ``$XDG_STATE_HOME/govcloud``, else ``~/.local/state/...``."""
     explicit = os.environ.get("GOVCLOUD_STATE_DIR")
     if explicit:
         return Path(explicit)

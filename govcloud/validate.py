@@ -126,14 +126,15 @@ def describe(error: ValidationError) -> tuple[str, str]:
     """A JSON Pointer and a plain-words message for one jsonschema error."""
     path = pointer(error.absolute_path)
     validator = error.validator
-    value = error.validator_value
+    value: Any = error.validator_value
     instance = error.instance
+    schema: Any = error.schema
     parts = path.split("/")
     field = parts[-1] or "document"
     if field.isdigit() and len(parts) > 2:
         field = f"{parts[-2]}[{field}]"  # a list item: name it by its list
     if validator == "additionalProperties" and isinstance(instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(schema.get("properties", {}))
         extra = [k for k in instance if k not in allowed]
         key = extra[0] if extra else "?"
         guess = difflib.get_close_matches(key, allowed, n=1)
@@ -177,8 +178,8 @@ def describe(error: ValidationError) -> tuple[str, str]:
             "exclusiveMinimum": "more than",
             "exclusiveMaximum": "less than",
         }[validator]
-        extra = " (-1 means unlimited)" if value == -1 else ""
-        return path, f"'{field}' is {instance!r}; it must be {words} {value}{extra}"
+        unlimited = " (-1 means unlimited)" if value == -1 else ""
+        return path, f"'{field}' is {instance!r}; it must be {words} {value}{unlimited}"
     if validator == "minItems":
         return path, f"'{field}' needs at least {value} item(s)"
     if validator == "uniqueItems":
@@ -331,7 +332,7 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | str:
 def _unique_names(
     doc: Document, items: list[dict[str, Any]], base: str, what: str
 ) -> Iterator[DocError]:
-    seen: set[str] = set()
+    seen: set[Any] = set()
     for index, item in enumerate(items):
         name = item.get("name")
         if name in seen:

@@ -207,7 +207,7 @@ def default_policies_dir() -> Path:
 def policy_files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
-    out = []
+    out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != FIXTURES_DIR and not d.startswith("."))
         out.extend(Path(dirpath) / n for n in sorted(filenames) if n.endswith((".yaml", ".yml")))

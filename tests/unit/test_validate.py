@@ -56,8 +56,11 @@ def test_component_of_wrong_category(tmp_path):
 
 
 def test_unknown_kind_and_api_version(tmp_path):
-    v = load_texts(tmp_path, a="apiVersion: govcloud/v1\nkind: Departmnt\nmetadata: {id: x}\n"
-                   "spec: {}\n", b="apiVersion: v2\nkind: Department\nmetadata: {id: y}\nspec: {}\n")
+    v = load_texts(
+        tmp_path,
+        a="apiVersion: govcloud/v1\nkind: Departmnt\nmetadata: {id: x}\nspec: {}\n",
+        b="apiVersion: v2\nkind: Department\nmetadata: {id: y}\nspec: {}\n",
+    )
     text = " ".join(messages(v))
     assert "unknown kind 'Departmnt'" in text and "did you mean 'Department'" in text
     assert "unknown apiVersion 'v2'" in text
@@ -71,18 +74,30 @@ def test_unknown_kind_and_api_version(tmp_path):
         ("port: 443", "port: 70000", "/spec/security_groups/0/rules/0/port", "65535"),
         ("port: 443", "port: 0", "/spec/security_groups/0/rules/0/port", "at least 1"),
         ("port: 443", 'port: "9000-8000"', "/spec/security_groups/0/rules/0/port", "low > high"),
-        ("remote: 0.0.0.0/0", "remote: 300.0.0.0/8", "/spec/security_groups/0/rules/0/remote",
-         "not a CIDR"),
+        (
+            "remote: 0.0.0.0/0",
+            "remote: 300.0.0.0/8",
+            "/spec/security_groups/0/rules/0/remote",
+            "not a CIDR",
+        ),
         ("count: 2", "count: 0", "/spec/servers/0/count", "at least 1"),
         ("cores: 8", "cores: -2", "/spec/quotas/cores", "-1 means unlimited"),
         ("tenant: health-epi", "tenant: ../etc", "/spec/tenant", "no '/'"),
         ("attach_to: app-1", "attach_to: app-3", "/spec/volumes/0/attach_to", "not a server"),
         ("network: app-net", "network: db-net", "/spec/servers/0/network", "not in this"),
-        ("security_groups: [web]", "security_groups: [db]", "/spec/servers/0/security_groups/0",
-         "not in this"),
+        (
+            "security_groups: [web]",
+            "security_groups: [db]",
+            "/spec/servers/0/security_groups/0",
+            "not in this",
+        ),
         ("platform: gov-external-cloud", "platform: nowhere", "/spec/platform", "does not exist"),
-        ("department: prov-health", "department: prov-wealth", "/spec/department",
-         "did you mean 'prov-health'"),
+        (
+            "department: prov-health",
+            "department: prov-wealth",
+            "/spec/department",
+            "did you mean 'prov-health'",
+        ),
     ],
 )
 def test_well_typed_but_wrong_values(tmp_path, old, new, path, words):
@@ -134,7 +149,9 @@ def test_replaces_unknown_room(tmp_path):
     req = REQUEST.replace("  quotas:", "  replaces: [room-404]\n  quotas:")
     v = load_texts(tmp_path, base=BASE, req=req)
     (error,) = v.errors
-    assert error.path == "/spec/replaces/0" and "neither a MachineRoom nor a System" in error.message
+    assert (
+        error.path == "/spec/replaces/0" and "neither a MachineRoom nor a System" in error.message
+    )
 
 
 def test_parse_port():
