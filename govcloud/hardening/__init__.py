@@ -6,6 +6,7 @@ Public API:
 - ``load_controls()``: the control catalog (ids, clauses, severities)
 """
 
+import govcloud.hardening.sections  # noqa: F401  (registers the "hosts" report section)
 from govcloud.hardening.controls import Control, default_playbooks_dir, load_controls
 from govcloud.hardening.runner import HardenRun, load_latest, run_baseline
 

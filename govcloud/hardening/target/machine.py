@@ -213,6 +213,9 @@ def _prepare_rootfs(root: Path, name: str, pubkey: str) -> None:
         ["chroot", str(root), "ssh-keygen", "-A"], check=True, capture_output=True, env=env
     )
     (root / "etc/hostname").write_text(f"{name}\n")
+    # sudo resolves the host name on every call; without this each call waits for DNS.
+    hosts = root / "etc/hosts"
+    hosts.write_text(hosts.read_text() + f"127.0.1.1\t{name}\n")
     home = root / "home" / MGMT_USER
     ssh_dir = home / ".ssh"
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
