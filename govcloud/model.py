@@ -131,5 +131,6 @@ class Report:
             "findings": [f.to_json() for f in self.findings],
             "errors": [e.to_json() for e in self.errors],
         }
-        out.update(self.sections)
+        for name, section in self.sections.items():
+            out.setdefault(name, section)  # a section never overrides a contract key
         return out

@@ -21,6 +21,7 @@ from govcloud.cli.common import (
     emit,
     note,
     resolve_format,
+    wants_color,
 )
 from govcloud.errors import EXIT_USAGE, InputError
 from govcloud.loader import LoadLimits
@@ -133,7 +134,7 @@ def check(
     policy_set = load_policies(policies)
     validated = load_documents(paths, max_file_size)
     report = run_check(validated, policy_set, today=_today(as_of))
-    emit(render(report, fmt), output)
+    emit(render(report, fmt, color=wants_color(output)), output)
     summary = report.summary()
     note(
         f"{len(validated.catalog.documents)} document(s), {len(policy_set.policies)} policies: "

@@ -94,6 +94,10 @@ def emit(text: str, output: Path | None) -> None:
     typer.echo(f"wrote {output}", err=True)
 
 
+def wants_color(output: Path | None) -> bool:
+    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
 def note(message: str) -> None:
     """Progress and summaries: stderr, so stdout stays data."""
     typer.echo(message, err=True)
