@@ -1,7 +1,7 @@
 """``govcloud harden`` (MLPS 2.0 level-3 baseline via Ansible) and ``govcloud target`` (test hosts).
 
-Wiring: ``harden_cmd.register(app)`` adds ``harden``; ``app.add_typer(harden_cmd.target_app,
-name="target")`` adds ``target up|down|status``.
+Wiring: ``harden_cmd.register(app)`` adds ``harden`` and the ``target up|down|status`` group
+(``target_app``).
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ def _render(report, fmt: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``harden`` to the govcloud app."""
+    """Add ``harden`` and the ``target`` group (test hosts) to the govcloud app."""
     app.command(name="harden")(command(harden))
+    app.add_typer(target_app, name="target")
 
 
 target_app = typer.Typer(

@@ -25,7 +25,6 @@ def app(tmp_path, monkeypatch):
         pass
 
     harden_cmd.register(a)
-    a.add_typer(harden_cmd.target_app, name="target")
     return a
 
 
