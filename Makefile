@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-system-deps:
-	bash scripts/system-deps.sh
+# Debian packages and unpacked content the integration tests need (root; idempotent, fast when done).
+system-deps: venv
+	@for s in scripts/system-deps.sh scripts/hardening-deps.sh scripts/audit-deps.sh; do \
+	  if [ -f $$s ]; then VENV=$(CURDIR)/$(VENV) bash $$s || exit 1; fi; done
 
 demo: venv
 	@mkdir -p $(OUT)
@@ -41,7 +43,7 @@ demo: venv
 	-$(BIN)/govcloud consolidation inventory examples/requests --format html --output $(OUT)/consolidation.html
 	@echo "demo reports: $(OUT)/report.html $(OUT)/consolidation.html $(OUT)/report.sarif" >&2
 
-test: venv
+test: venv system-deps
 	$(BIN)/pytest -q
 
 unit: venv
