@@ -184,6 +184,12 @@ def up(name: str = "t1", mode: str = "nspawn", timeout: float = 90) -> Target:
         "ssh-keygen",
     )
     _prepare_rootfs(root, name, key.with_suffix(".pub").read_text())
+    if mode == "chroot":
+        # No init: keep package scripts from starting daemons (auditd would talk to the host
+        # kernel's audit subsystem). Debian's documented switch for chroots.
+        rc = root / "usr/sbin/policy-rc.d"
+        rc.write_text("#!/bin/sh\n# govcloud chroot target: no service starts\nexit 101\n")
+        rc.chmod(0o755)
     index = _free_index()
     netns = f"gc-{name}"
     address = _SUBNET.format(n=index, host=2)
