@@ -84,11 +84,19 @@ def test_settings_failed_validation_leaves_the_file_alone(tmp_path):
     assert conf.read_text() == "a 1\n"
 
 
+def files_spec(target):
+    return {"files": [{"path": str(target), "content": "Authorized use only\n", "mode": "0640"}]}
+
+
+def test_files_check_mode_writes_nothing(tmp_path):
+    target = tmp_path / "issue"
+    assert run_module("govcloud_files", tmp_path, files_spec(target), check=True)["changed"]
+    assert not target.exists()
+
+
 def test_files_writes_content_and_mode_once(tmp_path):
     target = tmp_path / "issue"
-    spec = {"files": [{"path": str(target), "content": "Authorized use only\n", "mode": "0640"}]}
-    assert run_module("govcloud_files", tmp_path, spec, check=True)["changed"] is True
-    assert not target.exists()  # check mode wrote nothing
+    spec = files_spec(target)
     res = run_module("govcloud_files", tmp_path, spec)
     assert res["changed_files"] == [str(target)]
     assert target.read_text() == "Authorized use only\n"
