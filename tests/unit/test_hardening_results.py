@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from govcloud.hardening.controls import Control, control_ids_of
 from govcloud.hardening.results import collect, finalize, summary_counts, to_report
 
@@ -195,3 +197,17 @@ def test_remediated_run_has_no_findings():
     report = to_report(hosts, CONTROLS, "remediate")
     assert report.findings == () and report.errors == ()
     assert report.exit_code("low") == 0
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "junit", "markdown", "html"])
+def test_every_report_format_shows_the_host_and_control(fmt):
+    import govcloud.hardening  # noqa: F401  (registers the hosts section)
+    from govcloud.report import render
+
+    hosts = finalize(
+        collect([ev("runner_on_ok", "MLPS3-AC-02 | sshd", host="web-1", changed=True)], check=True),
+        CONTROLS,
+        {},
+    )
+    out = render(to_report(hosts, CONTROLS, "audit"), fmt)
+    assert "MLPS3-AC-02" in out and "web-1" in out
