@@ -41,7 +41,9 @@ demo: venv
 	@echo "== consolidation (集约化): per-level shares, duplicates, migration plan" >&2
 	-$(BIN)/govcloud consolidation inventory examples/requests --format table
 	-$(BIN)/govcloud consolidation inventory examples/requests --format html --output $(OUT)/consolidation.html
-	@echo "demo reports: $(OUT)/report.html $(OUT)/consolidation.html $(OUT)/report.sarif" >&2
+	@echo "== hardening (MLPS level-3 baseline) on a fresh Debian 12 target: audit, harden, audit" >&2
+	-OUT=$(OUT) bash scripts/target/demo.sh
+	@echo "demo reports in $(OUT)/: report.html consolidation.html report.sarif harden-before.html harden-after.html" >&2
 
 test: venv system-deps
 	$(BIN)/pytest -q

@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -33,11 +34,11 @@ class Control:
 
 
 def default_playbooks_dir() -> Path:
-    """``$GOVCLOUD_PLAYBOOKS``, else the ``playbooks/`` folder shipped beside the package."""
+    """``$GOVCLOUD_PLAYBOOKS``, else the baseline shipped in the package (``govcloud/data``)."""
     explicit = os.environ.get("GOVCLOUD_PLAYBOOKS")
     if explicit:
         return Path(explicit)
-    return Path(__file__).resolve().parents[2] / "playbooks"
+    return Path(str(resources.files("govcloud") / "data" / "playbooks"))
 
 
 def control_ids_of(task_name: str) -> list[str]:
