@@ -1,0 +1,99 @@
+"""`govcloud consolidation`: per-level shares, duplicates and the migration plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import typer
+
+from govcloud.cli.common import (
+    FormatOpt,
+    OutputOpt,
+    check_fail_on,
+    command,
+    emit,
+    note,
+    resolve_format,
+    wants_color,
+)
+from govcloud.documents import Catalog
+from govcloud.errors import EXIT_USAGE, InputError
+from govcloud.model import Finding, Report
+from govcloud.policy import apply_waivers
+from govcloud.policy.waivers import EXPIRED_POLICY
+from govcloud.report import render
+from govcloud.validate import load
+
+PathsOpt = typer.Argument(None, help="Inventory and requests (default: ./inventory, else the "
+                          "demo province shipped with govcloud).")
+
+
+def default_paths() -> list[Path]:
+    local = Path("inventory")
+    if local.is_dir():
+        return [local]
+    from govcloud.policy.engine import default_policies_dir
+
+    return [default_policies_dir().parent / "inventory"]
+
+
+def _about(finding: Finding, rule_ids: set[str], catalog: Catalog) -> bool:
+    """Consolidation findings, and expired waivers of consolidation rules (not other policies)."""
+    if finding.policy in rule_ids:
+        return True
+    if finding.policy == EXPIRED_POLICY:
+        waiver = catalog.get("Waiver", finding.target.partition("/")[2])
+        return waiver is not None and waiver.spec["policy"] in rule_ids
+    return False
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @command
+    def consolidation(
+        paths: list[Path] = PathsOpt,
+        fmt: str = FormatOpt,
+        output: Path = OutputOpt,
+        fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 on consolidation "
+                                    "findings at or above this severity (default: never)."),
+    ) -> None:
+        """Duplicate machine rooms and systems, share of departments with independent rooms
+        and own portals per level, and the migration plan (集约化)."""
+        from govcloud.consolidation import analyze
+
+        fail_on = check_fail_on(fail_on)
+        fmt = resolve_format(fmt)
+        validated = load(paths or default_paths())
+        if not validated.files and not validated.input_errors:
+            raise InputError("no YAML files found", hint="point at the inventory folder")
+        result = analyze(validated.catalog)
+        from govcloud.consolidation import rules
+
+        ours = {r.id for r in rules()}
+        findings = [f for f in apply_waivers(result.findings, validated.catalog,
+                                              dt.date.today(), {})
+                    if _about(f, ours, validated.catalog)]
+        if fmt == "json":
+            data = result.to_json()
+            data["findings"] = [f.to_json() for f in findings]
+            data["errors"] = [e.to_json() for e in validated.all_errors]
+            emit(json.dumps(data, indent=2, ensure_ascii=False), output)
+        else:
+            report = Report(findings=tuple(findings), errors=validated.all_errors,
+                            title="govcloud consolidation report / 政务云集约化报告",
+                            sections={"consolidation": result.section()})
+            emit(render(report, fmt, color=wants_color(output)), output)
+        shares = ", ".join(f"{lv.level} {lv.share_independent:.0%} rooms/"
+                           f"{lv.share_portal:.0%} portals" for lv in result.levels)
+        note(f"consolidation: {shares}; {len(result.duplicates)} duplicate group(s), "
+             f"{len(result.plan)} room(s) in the migration plan")
+        if validated.input_errors:
+            raise typer.Exit(EXIT_USAGE)
+        report_for_exit = Report(findings=tuple(findings), errors=validated.all_errors)
+        raise typer.Exit(report_for_exit.exit_code(fail_on))
+
+    del consolidation
+
+

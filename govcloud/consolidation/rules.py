@@ -1,0 +1,294 @@
+"""Consolidation (集约化) rules: registered rule kinds reporting through the common Finding model.
+
+Each rule has an id, a severity, references to the policy it enforces, its own options schema
+(JSON Schema) with defaults, a remediation, and an ``evaluate(catalog, options)`` that yields
+findings. ``rules()`` is the registry; nothing outside this module lists rules by hand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from govcloud.documents import Catalog, Document
+from govcloud.model import Finding
+
+GUIDE = "国办发〔2017〕47号《政府网站发展指引》"
+ONE_CLOUD = "政务\u201c一朵云\u201d: 统一上云部署，整合淘汰\u201c小散\u201d数据中心"
+NEW_ON_CLOUD = "新建应用在统一政务云平台直接部署、存量应用逐步迁移 (应上尽上)"
+
+Evaluate = Callable[[Catalog, Mapping[str, Any]], Iterator[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str  # kebab-case registry key
+    id: str
+    title: str
+    severity: str
+    references: tuple[str, ...]
+    remediation: str
+    evaluate_fn: Evaluate = field(repr=False)
+    options_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
+
+    def defaults(self) -> dict[str, Any]:
+        props = self.options_schema.get("properties", {})
+        return {k: v["default"] for k, v in props.items() if "default" in v}
+
+    def evaluate(self, catalog: Catalog, options: Mapping[str, Any] | None = None
+                 ) -> list[Finding]:
+        merged = {**self.defaults(), **(options or {})}
+        Draft202012Validator(dict(self.options_schema)).validate(merged)
+        return list(self.evaluate_fn(catalog, merged))
+
+    def finding(self, doc: Document, path: str, message: str, evidence: str = "") -> Finding:
+        return Finding(
+            policy=self.id, title=self.title, severity=self.severity, target=doc.ref,
+            message=message, file=doc.file, line=doc.line_of(path), path=path,
+            remediation=self.remediation, references=self.references, evidence=evidence,
+            family="CON",
+        )
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def register(name: str, *, id: str, title: str, severity: str, references: Iterable[str],
+             remediation: str, options: Mapping[str, Any] | None = None
+             ) -> Callable[[Evaluate], Evaluate]:
+    def decorate(fn: Evaluate) -> Evaluate:
+        schema = {"type": "object", "additionalProperties": False,
+                  "properties": dict(options or {})}
+        Draft202012Validator.check_schema(schema)
+        _RULES[name] = Rule(name, id, title, severity, tuple(references), remediation, fn,
+                            schema)
+        return fn
+
+    return decorate
+
+
+def rules() -> list[Rule]:
+    return list(_RULES.values())
+
+
+def rule(name: str) -> Rule:
+    return _RULES[name]
+
+
+# ------------------------------------------------------------------ shared look-ups
+
+
+def active_independent_rooms(catalog: Catalog) -> dict[str, list[Document]]:
+    """Department id → its active independent machine rooms (sorted by id)."""
+    out: dict[str, list[Document]] = defaultdict(list)
+    for room in sorted(catalog.of_kind("MachineRoom"), key=lambda d: d.id):
+        if room.spec["kind"] == "independent" and room.spec["status"] == "active":
+            out[room.spec["department"]].append(room)
+    return out
+
+
+def replaced_ids(catalog: Catalog) -> dict[str, list[str]]:
+    """Room or system id → the requests that list it in ``replaces``."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for request in catalog.of_kind("ResourceRequest"):
+        for target in request.spec.get("replaces", ()):
+            out[target].append(request.id)
+    return out
+
+
+def room_zones(room: Document, catalog: Catalog, systems_by_room: Mapping[str, list[Document]]
+               ) -> list[str]:
+    """The zones a room serves: its ``networks``, else the zones of the systems it hosts."""
+    zones = list(room.spec.get("networks", ()))
+    if not zones:
+        zones = sorted({s.spec["network_zone"] for s in systems_by_room.get(room.id, ())})
+    return zones
+
+
+def systems_by_room(catalog: Catalog) -> dict[str, list[Document]]:
+    out: dict[str, list[Document]] = defaultdict(list)
+    for system in catalog.of_kind("System"):
+        out[system.spec["hosted_in"]].append(system)
+    return out
+
+
+def platforms_for(zones: Iterable[str], catalog: Catalog) -> list[Document]:
+    wanted = set(zones)
+    return [p for p in sorted(catalog.of_kind("Platform"), key=lambda d: d.id)
+            if p.spec["zone"] in wanted]
+
+
+def _level(catalog: Catalog, department_id: str) -> str | None:
+    dept = catalog.get("Department", department_id)
+    return dept.spec["level"] if dept else None
+
+
+# ------------------------------------------------------------------ the rules
+
+
+@register(
+    "independent-room-with-shared-platform", id="GC-CON-001",
+    title="Independent machine room where a shared cloud serves its zone / 有共享政务云仍自建机房",
+    severity="medium", references=(ONE_CLOUD, NEW_ON_CLOUD),
+    remediation="Plan the room's migration to the shared platform (a ResourceRequest whose "
+    "`replaces` lists the room), then retire it",
+    options={"statuses": {"type": "array", "items": {"enum": ["active", "migrating"]},
+                          "default": ["active"]}},
+)
+def _independent_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("independent-room-with-shared-platform")
+    hosted = systems_by_room(catalog)
+    for room in sorted(catalog.of_kind("MachineRoom"), key=lambda d: d.id):
+        if room.spec["kind"] != "independent" or room.spec["status"] not in options["statuses"]:
+            continue
+        zones = room_zones(room, catalog, hosted) or ["gov-external"]
+        served = platforms_for(zones, catalog)
+        if served:
+            names = ", ".join(p.id for p in served)
+            yield me.finding(room, "/spec/kind", f"{room.spec['department']} runs its own "
+                             f"machine room '{room.id}' although {names} serves its zone",
+                             evidence=f"zones {', '.join(zones)}; status {room.spec['status']}")
+
+
+@register(
+    "duplicate-rooms", id="GC-CON-002",
+    title="Department runs two or more machine rooms / 同一部门多个机房",
+    severity="medium", references=(ONE_CLOUD,),
+    remediation="Merge the rooms onto the shared cloud; keep at most one while migrating",
+)
+def _duplicate_rooms(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("duplicate-rooms")
+    for dept_id, rooms in sorted(active_independent_rooms(catalog).items()):
+        if len(rooms) < 2:
+            continue
+        for extra in rooms[1:]:
+            yield me.finding(extra, "/spec/department",
+                             f"{dept_id} runs {len(rooms)} active machine rooms: "
+                             f"{', '.join(r.id for r in rooms)}",
+                             evidence=f"rooms {', '.join(r.id for r in rooms)}")
+
+
+@register(
+    "duplicate-systems", id="GC-CON-003",
+    title="Duplicate systems with the same function / 同一部门重复建设系统",
+    severity="medium", references=(NEW_ON_CLOUD,),
+    remediation="Merge the systems, or list the old one in a ResourceRequest's `replaces`",
+    options={"ignore_functions": {"type": "array", "items": {"type": "string"},
+                                  "default": ["portal"]}},
+)
+def _duplicate_systems(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("duplicate-systems")
+    replaced = replaced_ids(catalog)
+    groups: dict[tuple[str, str], list[Document]] = defaultdict(list)
+    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
+        if system.spec["function"] in options["ignore_functions"]:
+            continue
+        groups[(system.spec["department"], system.spec["function"])].append(system)
+    for (dept_id, function), systems in sorted(groups.items()):
+        if len(systems) < 2 or any(s.id in replaced for s in systems):
+            continue
+        for extra in systems[1:]:
+            yield me.finding(extra, "/spec/function",
+                             f"{dept_id} runs {len(systems)} '{function}' systems: "
+                             f"{', '.join(s.id for s in systems)}",
+                             evidence=f"same department and function as {systems[0].id}")
+
+
+@register(
+    "county-portal", id="GC-CON-004",
+    title="County-level department runs its own website / 县级部门自建网站",
+    severity="medium", references=(f"{GUIDE}: 县级政府部门原则上不开设政府网站",),
+    remediation="Publish through the county government's portal and close the department site",
+)
+def _county_portal(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("county-portal")
+    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
+        dept = system.spec["department"]
+        if system.spec["function"] == "portal" and _level(catalog, dept) == "county":
+            yield me.finding(system, "/spec/function",
+                             f"county-level department {dept} runs its own portal "
+                             f"'{system.spec['name']}'", evidence=system.spec.get("public_url", ""))
+
+
+@register(
+    "multiple-portals", id="GC-CON-005",
+    title="More than one website per unit / 一个单位开设多个网站",
+    severity="medium", references=(f"{GUIDE}: 原则上一个单位最多开设一个网站",),
+    remediation="Fold the extra sites into the unit's one portal as sections",
+)
+def _multiple_portals(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("multiple-portals")
+    portals: dict[str, list[Document]] = defaultdict(list)
+    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
+        if system.spec["function"] == "portal":
+            portals[system.spec["department"]].append(system)
+    for dept_id, systems in sorted(portals.items()):
+        for extra in systems[1:]:
+            yield me.finding(extra, "/spec/function",
+                             f"{dept_id} runs {len(systems)} portals: "
+                             f"{', '.join(s.id for s in systems)}")
+
+
+@register(
+    "one-data-one-source", id="GC-CON-006",
+    title="Two authoritative sources for one data set / 一数多源",
+    severity="high", references=("一数一源: 政务数据资源目录, 一数一源、多元校核",),
+    remediation="Keep one authoritative system for the data set; others consume it through the "
+    "data-exchange platform",
+)
+def _one_source(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("one-data-one-source")
+    owners: dict[str, list[tuple[Document, int]]] = defaultdict(list)
+    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
+        for index, dataset in enumerate(system.spec.get("authoritative_for", ())):
+            owners[dataset].append((system, index))
+    for dataset, claims in sorted(owners.items()):
+        for system, index in claims[1:]:
+            yield me.finding(system, f"/spec/authoritative_for/{index}",
+                             f"'{dataset}' has {len(claims)} authoritative sources: "
+                             f"{', '.join(s.id for s, _ in claims)}")
+
+
+@register(
+    "request-duplicates-system", id="GC-CON-007",
+    title="Request adds a duplicate of a running system / 申请重复建设已有系统",
+    severity="high", references=(NEW_ON_CLOUD,),
+    remediation="List the system it supersedes in `replaces` (it is then migrated and retired), "
+    "or reuse the existing system",
+)
+def _request_duplicates(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("request-duplicates-system")
+    by_function: dict[tuple[str, str], list[Document]] = defaultdict(list)
+    for system in catalog.of_kind("System"):
+        by_function[(system.spec["department"], system.spec["function"])].append(system)
+    for request in sorted(catalog.of_kind("ResourceRequest"), key=lambda d: d.id):
+        key = (request.spec["department"], request.spec["system"]["function"])
+        replaces = set(request.spec.get("replaces", ()))
+        existing = [s for s in sorted(by_function.get(key, ()), key=lambda d: d.id)
+                    if s.id not in replaces]
+        if existing:
+            yield me.finding(request, "/spec/system/function",
+                             f"{key[0]} already runs '{key[1]}' system(s) "
+                             f"{', '.join(s.id for s in existing)} not listed in replaces")
+
+
+@register(
+    "request-keeps-independent-room", id="GC-CON-008",
+    title="Requesting department keeps its independent machine room / 上云后仍保留自建机房",
+    severity="high", references=(ONE_CLOUD,),
+    remediation="Add the department's room to `replaces` with a migration date, or get a waiver",
+)
+def _request_keeps_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("request-keeps-independent-room")
+    rooms = active_independent_rooms(catalog)
+    replaced = replaced_ids(catalog)
+    for request in sorted(catalog.of_kind("ResourceRequest"), key=lambda d: d.id):
+        kept = [r for r in rooms.get(request.spec["department"], ()) if r.id not in replaced]
+        if kept:
+            yield me.finding(request, "/spec/department",
+                             f"{request.spec['department']} still runs "
+                             f"{', '.join(r.id for r in kept)} and no request replaces it")
