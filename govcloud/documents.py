@@ -25,6 +25,8 @@ class Document:
     @property
     def spec(self) -> Mapping[str, Any]:
         spec = self.body.get("spec")
+        if type(spec) is dict:  # the common case, without the slow ABC check (hot path)
+            return spec
         return spec if isinstance(spec, Mapping) else {}
 
     @property
