@@ -47,7 +47,8 @@ def command(fn: F) -> F:
             if Settings.debug:
                 raise
             fail(
-                f"internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it",
+                # Only the type: an unexpected exception's text may carry a token or password.
+                f"internal error ({type(exc).__name__}); rerun with --debug and report it",
                 3,
             )
         return None

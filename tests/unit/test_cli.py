@@ -117,3 +117,32 @@ def test_policies_command_lists_baseline():
 def test_bad_policies_dir_exits_2(docs, tmp_path):
     result = invoke("check", docs, "--policies", tmp_path / "none")
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_error_boundary_maps_every_error_to_its_exit_code():
+    import typer as _typer
+
+    from govcloud.cli.common import command
+    from govcloud.errors import CloudError, ExecutionError, InputError, IntegrityError
+
+    errors = {"input": InputError("bad file", hint="fix it"), "cloud": CloudError(
+        "tenant t, server app-1, step create: 503"), "run": ExecutionError("ansible failed"),
+        "integrity": IntegrityError("audit.log line 7: hash mismatch")}
+    probe = _typer.Typer()
+
+    @probe.command()
+    @command
+    def boom(which: str) -> None:
+        if which == "bug":
+            raise KeyError("secret-token-value")
+        raise errors[which]
+
+    expected = {"input": 2, "cloud": 3, "run": 3, "integrity": 4, "bug": 3}
+    for which, code in expected.items():
+        result = runner.invoke(probe, [which])
+        assert result.exit_code == code, (which, result.output)
+        assert "Traceback" not in result.output
+        assert result.output.startswith("govcloud: error: ")
+    assert "fix it" in runner.invoke(probe, ["input"]).output
+    bug = runner.invoke(probe, ["bug"]).output
+    assert "--debug" in bug and "secret-token-value" not in bug
