@@ -33,7 +33,7 @@ system-deps: venv
 demo: venv
 	@mkdir -p $(OUT)
 	@echo "== validate: the demo province and the example requests" >&2
-	-$(BIN)/govcloud validate inventory examples/requests
+	-$(BIN)/govcloud validate inventory examples/requests --format table
 	@echo "== check: policies and consolidation rules (findings expected: the examples include bad requests)" >&2
 	-$(BIN)/govcloud check inventory examples/requests --format table
 	-$(BIN)/govcloud check inventory examples/requests --format html --output $(OUT)/report.html
