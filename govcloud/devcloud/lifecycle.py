@@ -1,0 +1,243 @@
+"""``up``, ``down`` and ``status`` of devcloud: the orchestration over the registry.
+
+``up`` is idempotent: on a running devcloud it only checks readiness; after a crash or reboot it
+starts what is not running and resumes unfinished one-time steps (stamps). ``down`` stops exactly
+the process groups named in pid files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from govcloud.devcloud import bootstrap, clouds, config, install, preflight, procs, secrets
+from govcloud.devcloud.layout import PORTS, Layout
+from govcloud.devcloud.services import BY_NAME, SERVICES, Service, base_env
+from govcloud.errors import ExecutionError
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class UpResult:
+    seconds: float
+    started: tuple[str, ...]
+    installed: bool
+    clouds_file: str
+    root: str
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    pid: int | None
+    processes: int
+    rss_bytes: int
+    port: int | None
+    log: str
+
+
+@dataclass(frozen=True)
+class Status:
+    root: str
+    exists: bool
+    services: tuple[ServiceStatus, ...] = field(default_factory=tuple)
+    clouds_file: str = ""
+
+    @property
+    def running(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.services if s.running)
+
+    @property
+    def all_running(self) -> bool:
+        return bool(self.services) and all(s.running for s in self.services)
+
+    @property
+    def rss_bytes(self) -> int:
+        return sum(s.rss_bytes for s in self.services)
+
+    def to_dict(self) -> dict:
+        return {
+            "root": self.root, "exists": self.exists, "clouds_file": self.clouds_file,
+            "running": len(self.running), "total": len(self.services),
+            "rss_mib": round(self.rss_bytes / 1024**2, 1),
+            "services": [s.__dict__ for s in self.services],
+        }
+
+
+def _tail(path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _shared_epmd(layout: Layout) -> bool:
+    """An epmd we did not start already serves the port: RabbitMQ registers with it instead."""
+    return procs.alive(layout.pid_file("epmd")) is None and not _port_free(PORTS["epmd"])
+
+
+def _port_free(port: int) -> bool:
+    from govcloud.devcloud import probes
+
+    return probes.port_free(port)
+
+
+def _start(layout: Layout, services: Iterable[Service], progress: Progress) -> list[str]:
+    """Start the given services that are not running; returns the names started."""
+    started = []
+    env0 = base_env(layout)
+    for service in services:
+        pid_file = layout.pid_file(service.name)
+        if procs.alive(pid_file) is not None:
+            continue
+        if service.name == "epmd" and _shared_epmd(layout):
+            progress("epmd: using the one already running on port 4369")
+            continue
+        if service.port is not None:
+            preflight.check_port(service.name, service.port)
+        procs.start(service.argv(layout), env={**env0, **service.env(layout)},
+                    log=layout.log_file(service.name), pid_file=pid_file, cwd=layout.root)
+        started.append(service.name)
+    return started
+
+
+def _wait(layout: Layout, services: Iterable[Service], progress: Progress) -> None:
+    pending = {s.name: s for s in services}
+    begin = time.monotonic()
+    while pending:
+        for name, service in list(pending.items()):
+            shared = name == "epmd" and procs.read(layout.pid_file(name)) is None
+            if not shared and procs.alive(layout.pid_file(name)) is None:
+                raise ExecutionError(
+                    f"devcloud: {name} exited during start-up; last lines of "
+                    f"{layout.log_file(name)}:\n{_tail(layout.log_file(name))}",
+                    hint="fix the cause, then run `govcloud devcloud up` again")
+            if service.ready(layout):
+                progress(f"{name} ready ({time.monotonic() - begin:.1f} s)")
+                del pending[name]
+            elif time.monotonic() - begin > service.timeout:
+                raise ExecutionError(
+                    f"devcloud: {name} not ready after {service.timeout:.0f} s; last lines of "
+                    f"{layout.log_file(name)}:\n{_tail(layout.log_file(name))}",
+                    hint="see the log; `govcloud devcloud down` then `up` retries")
+        if pending:
+            time.sleep(0.25)
+
+
+def _stage(n: int) -> list[Service]:
+    return [s for s in SERVICES if s.stage == n]
+
+
+def _spec(passwords: dict[str, str]) -> str:
+    return json.dumps({
+        "auth_url": f"http://127.0.0.1:{PORTS['keystone']}/v3",
+        "admin_password": passwords["admin"], "service_password": passwords["service"],
+        "user_password": passwords["user"],
+    })
+
+
+def _result(future: Future) -> None:
+    future.result()  # re-raises the step's ExecutionError in this thread
+
+
+def is_up(layout: Layout) -> bool:
+    """Every daemon runs and answers, and the one-time registration finished."""
+    if not (layout.stamps / "registered").exists():
+        return False
+    for service in SERVICES:
+        if service.name == "epmd" and procs.read(layout.pid_file("epmd")) is None:
+            continue  # a shared epmd
+        if procs.alive(layout.pid_file(service.name)) is None:
+            return False
+    return all(s.ready(layout) for s in SERVICES)
+
+
+def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
+    layout = layout or Layout.default()
+    begin = time.monotonic()
+    preflight.check_platform()
+    preflight.check_commands()
+    if layout.root.exists() and is_up(layout):
+        passwords = secrets.load_or_create(layout.secrets_file)
+        path = clouds.install(passwords)
+        return UpResult(time.monotonic() - begin, (), False, str(path), str(layout.root))
+
+    cold = not install.is_current(layout)
+    preflight.check_disk(layout.root, cold)
+    layout.make_dirs()
+    passwords = secrets.load_or_create(layout.secrets_file)
+    if cold:
+        progress("installing OpenStack into the service venv (uv, first time ~30-60 s)")
+    installed = install.ensure_venv(layout)
+    config.render_all(layout, passwords)
+    (layout.data / "rabbitmq").mkdir(exist_ok=True, mode=0o700)
+    (layout.logs / "rabbitmq").mkdir(exist_ok=True, mode=0o700)
+    bootstrap.init_mariadb(layout)
+
+    started = _start(layout, _stage(0), progress)
+    _wait(layout, _stage(0), progress)
+    bootstrap.create_databases(layout, passwords["db"])
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        started += _start(layout, [BY_NAME["rabbitmq"]], progress)
+        syncs = bootstrap.start_syncs(layout, passwords["admin"], pool)
+        _result(syncs["keystone"])
+        started += _start(layout, [BY_NAME["keystone"]], progress)
+        for future in syncs.values():
+            _result(future)
+    started += _start(layout, _stage(2), progress)
+    _wait(layout, [BY_NAME["keystone"]], progress)
+    bootstrap.stamped(layout, "identity",
+                      lambda: bootstrap.register(layout, "identity", _spec(passwords)))
+    started += _start(layout, _stage(3), progress)
+    _wait(layout, [BY_NAME["rabbitmq"], *_stage(2)], progress)
+    started += _start(layout, _stage(4), progress)
+    _wait(layout, [*_stage(3), *_stage(4)], progress)
+    bootstrap.stamped(layout, "registered",
+                      lambda: bootstrap.register(layout, "resources", _spec(passwords)))
+    path = clouds.install(passwords)
+    return UpResult(time.monotonic() - begin, tuple(started), installed, str(path),
+                    str(layout.root))
+
+
+def down(layout: Layout | None = None, *, purge: bool = False, grace: float = 10.0) -> list[str]:
+    """Stop what devcloud started, newest stage first. ``purge`` also deletes its folder and
+    its clouds.yaml entries. Returns the services that had to be killed (SIGKILL)."""
+    layout = layout or Layout.default()
+    killed: list[str] = []
+    if layout.run.exists():
+        for stage in sorted({s.stage for s in SERVICES}, reverse=True):
+            pid_files = [layout.pid_file(s.name) for s in _stage(stage)]
+            # MariaDB gets longer: a killed InnoDB recovers, but slowly.
+            killed += procs.stop_all(pid_files, grace=30.0 if stage == 0 else grace)
+    if purge:
+        clouds.uninstall()
+        shutil.rmtree(layout.root, ignore_errors=True)
+    return killed
+
+
+def status(layout: Layout | None = None) -> Status:
+    layout = layout or Layout.default()
+    if not layout.root.exists():
+        return Status(str(layout.root), False, (), str(clouds.clouds_file()))
+    rows = []
+    for service in SERVICES:
+        tracked = procs.alive(layout.pid_file(service.name))
+        members = procs.group_members(tracked.pid) if tracked else []
+        rows.append(ServiceStatus(
+            name=service.name, running=tracked is not None,
+            pid=tracked.pid if tracked else None, processes=len(members),
+            rss_bytes=procs.rss_bytes(members), port=service.port,
+            log=str(layout.log_file(service.name)),
+        ))
+    return Status(str(layout.root), True, tuple(rows), str(clouds.clouds_file()))
