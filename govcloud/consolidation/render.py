@@ -128,7 +128,7 @@ def to_table(data: dict[str, Any]) -> str:
                        [[d["kind"], d["department"], d["key"], ", ".join(d["ids"])]
                         for d in data.get("duplicates", [])], [11, 22, 18, 41])
     plan = _text_table(PLAN_HEAD, [_plan_row(s) for s in data.get("plan", [])],
-                       [3, 20, 15, 9, 5, 5, 18, 11])
+                       [3, 20, 14, 9, 5, 4, 18, 13])
     return "\n\n".join([
         levels, "Duplicates / 重复建设", dups, "Migration plan / 迁移计划",
         _wrap(data.get("plan_order", ""), 100), plan,
