@@ -123,7 +123,7 @@ def _wait(layout: Layout, services: Iterable[Service], progress: Progress) -> No
                     f"{layout.log_file(name)}:\n{_tail(layout.log_file(name))}",
                     hint="fix the cause, then run `govcloud devcloud up` again")
             if service.ready(layout):
-                progress(f"{name} ready ({time.monotonic() - begin:.1f} s)")
+                progress(f"{name} ready")
                 del pending[name]
             elif time.monotonic() - begin > service.timeout:
                 raise ExecutionError(
@@ -165,6 +165,11 @@ def is_up(layout: Layout) -> bool:
 def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
     layout = layout or Layout.default()
     begin = time.monotonic()
+    outer = progress
+
+    def progress(message: str) -> None:
+        outer(f"[{time.monotonic() - begin:5.1f} s] {message}")
+
     preflight.check_platform()
     preflight.check_commands()
     if layout.root.exists() and is_up(layout):
@@ -216,10 +221,15 @@ def down(layout: Layout | None = None, *, purge: bool = False, grace: float = 10
     layout = layout or Layout.default()
     killed: list[str] = []
     if layout.run.exists():
-        for stage in sorted({s.stage for s in SERVICES}, reverse=True):
-            pid_files = [layout.pid_file(s.name) for s in _stage(stage)]
-            # MariaDB gets longer: a killed InnoDB recovers, but slowly.
-            killed += procs.stop_all(pid_files, grace=30.0 if stage == 0 else grace)
+        # OpenStack services together, then RabbitMQ, then MariaDB and epmd. MariaDB gets
+        # longer: a killed InnoDB recovers, but slowly.
+        infra = ("rabbitmq", "mariadb", "epmd")
+        for names, wait in (
+            ([s.name for s in SERVICES if s.name not in infra], grace),
+            (["rabbitmq"], grace),
+            (["mariadb", "epmd"], 30.0),
+        ):
+            killed += procs.stop_all([layout.pid_file(n) for n in names], grace=wait)
     if purge:
         clouds.uninstall()
         shutil.rmtree(layout.root, ignore_errors=True)

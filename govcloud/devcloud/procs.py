@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+START_MARKER = "==== devcloud start"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def start(argv: Sequence[str], *, env: Mapping[str, str], log: Path, pid_file: P
           cwd: Path) -> Tracked:
     """Start ``argv`` detached (own session, stdin closed, output appended to ``log``)."""
     with open(log, "ab") as out:
-        out.write(f"\n==== devcloud start {time.strftime('%F %T')}: {argv[0]}\n".encode())
+        out.write(f"\n{START_MARKER} {time.strftime('%F %T')}: {argv[0]}\n".encode())
         out.flush()
         proc = subprocess.Popen(
             list(argv), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,

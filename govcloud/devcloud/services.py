@@ -11,9 +11,11 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from govcloud.devcloud import probes
 from govcloud.devcloud.layout import HOST, PORTS, Layout
+from govcloud.devcloud.procs import START_MARKER
 
 Ready = Callable[[Layout], bool]
 
@@ -59,37 +61,45 @@ def _http(port: int, path: str = "/") -> Ready:
     return lambda _layout: probes.http_answers(port, path)
 
 
-def _db_service_up(database: str, binary: str) -> Ready:
-    """The service wrote its row (heartbeat) after its latest start."""
+def _log_says(name: str, text: str) -> Ready:
+    """The daemon logged ``text`` since its latest start (its own word that it serves).
+
+    Heartbeat rows in the services table would also do, but nova writes the first one only
+    5 s after start and then every 10 s: waiting for it made ``up`` ~10 s slower.
+    """
 
     def ready(layout: Layout) -> bool:
-        from govcloud.devcloud import procs
-
-        tracked = procs.read(layout.pid_file(binary))
-        if tracked is None:
-            return False
-        since = int(layout.pid_file(binary).stat().st_mtime) - 2
-        try:
-            rows = probes.sql(
-                layout.etc / "mariadb" / "my.cnf",
-                # services store naive UTC: compare in UTC whatever the machine's zone
-                f"SET time_zone='+00:00'; SELECT COUNT(*) FROM {database}.services "
-                f"WHERE `binary`='{binary}' AND deleted=0 "
-                f"AND updated_at >= FROM_UNIXTIME({since});",
-            )
-        except (RuntimeError, OSError):
-            return False
-        return bool(rows) and int(rows[0][0]) > 0
+        return text in _since_last_start(layout.log_file(name))
 
     return ready
 
 
+def _since_last_start(log: Path, window: int = 512 * 1024) -> str:
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(max(0, log.stat().st_size - window))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    marker = tail.rfind(START_MARKER)
+    return tail[marker:] if marker >= 0 else ""
+
+
 def _compute_ready(layout: Layout) -> bool:
-    """nova-compute reported to placement and the scheduler mapped its host into cell1."""
+    """nova-compute updated its compute node (so placement has its inventory) since its latest
+    start, and the scheduler has mapped its host into cell1."""
+    pid_file = layout.pid_file("nova-compute")
+    if not pid_file.exists():
+        return False
+    since = int(pid_file.stat().st_mtime) - 2
     try:
         rows = probes.sql(
             layout.etc / "mariadb" / "my.cnf",
-            "SELECT (SELECT COUNT(*) FROM nova_api.host_mappings) * "
+            # nova stores naive UTC: compare in UTC whatever the machine's zone
+            "SET time_zone='+00:00'; SELECT "
+            "(SELECT COUNT(*) FROM nova.compute_nodes WHERE deleted=0 "
+            f" AND updated_at >= FROM_UNIXTIME({since})) * "
+            "(SELECT COUNT(*) FROM nova_api.host_mappings) * "
             "(SELECT COUNT(*) FROM placement.resource_providers);",
         )
     except (RuntimeError, OSError):
@@ -108,7 +118,12 @@ def _rabbit_env(layout: Layout) -> dict[str, str]:
         "RABBITMQ_DIST_PORT": str(PORTS["rabbitmq-dist"]),
         "ERL_EPMD_ADDRESS": HOST,
         "ERL_EPMD_PORT": str(PORTS["epmd"]),
-        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        # Loopback-only distribution; no scheduler busy-waiting (it burns a core at boot on a
+        # 2-core machine that is importing a dozen Python services at the same time).
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": (
+            "-kernel inet_dist_use_interface {127,0,0,1} "
+            "+sbwt none +sbwtdcpu none +sbwtdio none"
+        ),
         "RABBITMQ_CONFIG_FILE": str(layout.etc / "rabbitmq" / "rabbitmq.conf"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(layout.etc / "rabbitmq" / "enabled_plugins"),
         "RABBITMQ_CONF_ENV_FILE": str(layout.etc / "rabbitmq" / "rabbitmq-env.conf"),
@@ -172,14 +187,14 @@ SERVICES: tuple[Service, ...] = (
         env=_wsgi_env("cinder", DEVCLOUD_WSGI_ARGS="--config-file {etc}/cinder/cinder.conf"),
     ),
     Service("nova-conductor", 2, _console("nova-conductor", "nova/nova.conf"),
-            _db_service_up("nova", "nova-conductor")),
+            _log_says("nova-conductor", "Starting conductor node")),
     # Asks placement at start-up, as the ``service`` user: needs the identity registration.
     Service("nova-scheduler", 3, _console("nova-scheduler", "nova/nova.conf"),
-            _db_service_up("nova", "nova-scheduler")),
+            _log_says("nova-scheduler", "Starting scheduler node")),
     Service("cinder-scheduler", 2, _console("cinder-scheduler", "cinder/cinder.conf"),
-            _db_service_up("cinder", "cinder-scheduler")),
+            _log_says("cinder-scheduler", "Starting cinder-scheduler node")),
     Service("cinder-volume", 2, _console("cinder-volume", "cinder/cinder.conf"),
-            _db_service_up("cinder", "cinder-volume")),
+            _log_says("cinder-volume", "Driver post RPC initialization completed")),
     # Started last: before the conductor answers it times out and loses ~10 s (recipe).
     Service("nova-compute", 4, _console("nova-compute", "nova/nova.conf"), _compute_ready),
 )
