@@ -163,12 +163,12 @@ def is_up(layout: Layout) -> bool:
 
 
 def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
+    """Bring devcloud up (see the module doc); ``progress`` gets one line per step."""
     layout = layout or Layout.default()
     begin = time.monotonic()
-    outer = progress
 
-    def progress(message: str) -> None:
-        outer(f"[{time.monotonic() - begin:5.1f} s] {message}")
+    def say(message: str) -> None:
+        progress(f"[{time.monotonic() - begin:5.1f} s] {message}")
 
     preflight.check_platform()
     preflight.check_commands()
@@ -182,32 +182,32 @@ def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
     layout.make_dirs()
     passwords = secrets.load_or_create(layout.secrets_file)
     if cold:
-        progress("installing OpenStack into the service venv (uv, first time ~30-60 s)")
+        say("installing OpenStack into the service venv (uv, first time ~30-60 s)")
     installed = install.ensure_venv(layout)
     config.render_all(layout, passwords)
     (layout.data / "rabbitmq").mkdir(exist_ok=True, mode=0o700)
     (layout.logs / "rabbitmq").mkdir(exist_ok=True, mode=0o700)
     bootstrap.init_mariadb(layout)
 
-    started = _start(layout, _stage(0), progress)
-    _wait(layout, _stage(0), progress)
+    started = _start(layout, _stage(0), say)
+    _wait(layout, _stage(0), say)
     bootstrap.create_databases(layout, passwords["db"])
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        started += _start(layout, [BY_NAME["rabbitmq"]], progress)
+        started += _start(layout, [BY_NAME["rabbitmq"]], say)
         syncs = bootstrap.start_syncs(layout, passwords["admin"], pool)
         _result(syncs["keystone"])
-        started += _start(layout, [BY_NAME["keystone"]], progress)
+        started += _start(layout, [BY_NAME["keystone"]], say)
         for future in syncs.values():
             _result(future)
-    started += _start(layout, _stage(2), progress)
-    _wait(layout, [BY_NAME["keystone"]], progress)
+    started += _start(layout, _stage(2), say)
+    _wait(layout, [BY_NAME["keystone"]], say)
     bootstrap.stamped(layout, "identity",
                       lambda: bootstrap.register(layout, "identity", _spec(passwords)))
-    started += _start(layout, _stage(3), progress)
-    _wait(layout, [BY_NAME["rabbitmq"], *_stage(2)], progress)
-    started += _start(layout, _stage(4), progress)
-    _wait(layout, [*_stage(3), *_stage(4)], progress)
+    started += _start(layout, _stage(3), say)
+    _wait(layout, [BY_NAME["rabbitmq"], *_stage(2)], say)
+    started += _start(layout, _stage(4), say)
+    _wait(layout, [*_stage(3), *_stage(4)], say)
     bootstrap.stamped(layout, "registered",
                       lambda: bootstrap.register(layout, "resources", _spec(passwords)))
     path = clouds.install(passwords)

@@ -97,6 +97,20 @@ def rss_bytes(pids: Iterable[int]) -> int:
     return total
 
 
+def pss_bytes(pids: Iterable[int]) -> int:
+    """Proportional set size: shared pages split between their users, so it adds up honestly."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
