@@ -20,6 +20,7 @@ from govcloud.cli.common import (
     command,
     emit,
     note,
+    record,
     resolve_format,
     wants_color,
 )
@@ -135,6 +136,7 @@ def check(
     validated = load_documents(paths, max_file_size)
     report = run_check(validated, policy_set, today=_today(as_of))
     emit(render(report, fmt, color=wants_color(output)), output)
+    record("check", paths, report.to_json())
     summary = report.summary()
     note(
         f"{len(validated.catalog.documents)} document(s), {len(policy_set.policies)} policies: "
@@ -184,7 +186,7 @@ def _register_subcommands() -> None:
     """Commands that live in their own modules (one module per outside system or area)."""
     import importlib
 
-    for module_name in ("consolidation_cmd", "harden_cmd", "devcloud_cmd"):
+    for module_name in ("consolidation_cmd", "harden_cmd", "devcloud_cmd", "log_cmd"):
         try:
             module = importlib.import_module(f"govcloud.cli.{module_name}")
         except ModuleNotFoundError as exc:

@@ -99,6 +99,16 @@ def wants_color(output: Path | None) -> bool:
     return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+def record(command_name: str, inputs: list[Path], result: object) -> None:
+    """Append the command to the audit log; a log that cannot be written is said, loudly."""
+    from govcloud.auditlog import append
+
+    try:
+        append(command_name, inputs, result)
+    except (OSError, GovcloudError) as exc:
+        note(f"govcloud: warning: audit log not written ({exc}); fix the state folder")
+
+
 def note(message: str) -> None:
     """Progress and summaries: stderr, so stdout stays data."""
     typer.echo(message, err=True)

@@ -15,6 +15,7 @@ from govcloud.cli.common import (
     command,
     emit,
     note,
+    record,
     resolve_format,
     wants_color,
 )
@@ -85,6 +86,7 @@ def register(app: typer.Typer) -> None:
                             title="govcloud consolidation report / 政务云集约化报告",
                             sections={"consolidation": result.section()})
             emit(render(report, fmt, color=wants_color(output)), output)
+        record("consolidation", list(paths or default_paths()), result.to_json())
         shares = ", ".join(f"{lv.level} {lv.share_independent:.0%} rooms/"
                            f"{lv.share_portal:.0%} portals" for lv in result.levels)
         note(f"consolidation: {shares}; {len(result.duplicates)} duplicate group(s), "

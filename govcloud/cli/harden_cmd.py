@@ -17,6 +17,7 @@ from govcloud.cli.common import (
     command,
     emit,
     note,
+    record,
     resolve_format,
 )
 from govcloud.errors import InputError
@@ -90,6 +91,7 @@ def harden(
         playbooks_dir=playbooks,
     )
     emit(_render(run.report, fmt), output)
+    record("harden --check" if check else "harden", [inv], run.report.to_json())
     counts = run.report.sections["hardening"].get("counts", {})
     note(
         f"harden: {len(run.hosts)} host(s) in {run.duration_s:.1f}s, changed={run.changed}; "

@@ -1,0 +1,313 @@
+"""Append and verify the audit log (see the package docstring for the design)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import getpass
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from govcloud.errors import InputError
+from govcloud.state import state_dir
+
+GENESIS = "0" * 64
+CHECKPOINT_EVERY = 100
+KEY_ENV = "GOVCLOUD_AUDIT_KEY"
+
+
+def sm3_hex(data: bytes) -> str:
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize().hex()
+
+
+def file_digest(path: Path) -> str:
+    digest = hashes.Hash(hashes.SM3())
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.finalize().hex()
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def default_log_path() -> Path:
+    return state_dir() / "audit.log"
+
+
+def generate_keypair(directory: Path) -> tuple[Path, Path]:
+    """Write ``audit-signing.key`` (0600, PKCS8 PEM) and ``audit-signing.pub`` in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = Ed25519PrivateKey.generate()
+    private = directory / "audit-signing.key"
+    public = directory / "audit-signing.pub"
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"cannot read the audit signing key {path}",
+            hint="create one with `govcloud log keygen`",
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path} is not an Ed25519 private key", hint="use `govcloud log keygen`")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the public key {path}", hint="pass the .pub file") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"{path} is not an Ed25519 public key", hint="pass the .pub file")
+    return key
+
+
+def _sign(key: Ed25519PrivateKey, payload: Mapping[str, Any]) -> str:
+    return base64.b64encode(key.sign(canonical(payload))).decode()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class AuditLog:
+    path: Path = field(default_factory=default_log_path)
+    key: Ed25519PrivateKey | None = None
+
+    @classmethod
+    def from_env(cls, path: Path | None = None) -> AuditLog:
+        key_file = os.environ.get(KEY_ENV)
+        return cls(
+            path or default_log_path(), load_private_key(Path(key_file)) if key_file else None
+        )
+
+    @property
+    def head_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".head")
+
+    def append(
+        self, command: str, inputs: Mapping[str, str], result: str, actor: str | None = None
+    ) -> dict[str, Any]:
+        """Append one entry: one write of whole lines, fsynced, under an exclusive lock."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            last, seq = self._repair_and_tail(fd)
+            entry: dict[str, Any] = {
+                "seq": seq + 1,
+                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                "actor": actor or _actor(),
+                "command": command,
+                "inputs": dict(sorted(inputs.items())),
+                "result": result,
+                "prev": sm3_hex(last) if last else GENESIS,
+            }
+            lines = [canonical(entry)]
+            if self.key is not None and entry["seq"] % CHECKPOINT_EVERY == 0:
+                checkpoint: dict[str, Any] = {
+                    "seq": entry["seq"] + 1,
+                    "type": "checkpoint",
+                    "prev": sm3_hex(lines[0]),
+                }
+                checkpoint["sig"] = _sign(self.key, checkpoint)
+                lines.append(canonical(checkpoint))
+            os.write(fd, b"".join(line + b"\n" for line in lines))
+            os.fsync(fd)
+            if self.key is not None:
+                final = json.loads(lines[-1])
+                head = {"seq": final["seq"], "hash": sm3_hex(lines[-1])}
+                head["sig"] = _sign(self.key, head)
+                _write_atomic(self.head_path, canonical(head) + b"\n")
+            return entry
+        finally:
+            os.close(fd)
+
+    def _repair_and_tail(self, fd: int) -> tuple[bytes, int]:
+        """The last complete line and its seq; a torn tail (crash mid-write) is set aside."""
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return b"", 0
+        with open(self.path, "rb") as handle:
+            data = handle.read()
+        if not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            torn = self.path.with_name(self.path.name + ".torn")
+            with open(torn, "ab") as handle:
+                handle.write(data[cut:] + b"\n")
+            os.ftruncate(fd, cut)
+            data = data[:cut]
+        lines = data.splitlines()
+        if not lines:
+            return b"", 0
+        try:
+            return lines[-1], int(json.loads(lines[-1])["seq"])
+        except (ValueError, KeyError, TypeError):
+            return lines[-1], len(lines)
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def append(
+    command: str,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    result: Any = None,
+    path: Path | None = None,
+) -> dict[str, Any] | None:
+    """Record one command: SM3 digests of its input files and of its result (JSON)."""
+    digests: dict[str, str] = {}
+    for item in inputs:
+        p = Path(item)
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            try:
+                digests[str(f)] = file_digest(f)
+            except OSError:
+                digests[str(f)] = "unreadable"
+    return AuditLog.from_env(path).append(command, digests, sm3_hex(canonical(result)))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    entries: int
+    checkpoints: int
+    problem: str | None  # the first bad entry, in words; None when intact
+    line: int | None = None
+    head_checked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(path: Path, public_key: Ed25519PublicKey | None = None) -> VerifyResult:
+    """Walk the chain; with a public key also check checkpoints and the signed head."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}", hint="check the path") from exc
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    elif lines:
+        lines.pop()  # a torn final line (crash mid-write) is not an entry
+    prev_raw = b""
+    checkpoints = 0
+    for number, raw in enumerate(lines, start=1):
+        try:
+            entry = json.loads(raw)
+            seq = entry["seq"]
+        except (ValueError, KeyError, TypeError):
+            return VerifyResult(
+                number - 1, checkpoints, f"line {number} is not a log entry", number
+            )
+        expected_prev = sm3_hex(prev_raw) if prev_raw else GENESIS
+        if seq != number:
+            return VerifyResult(
+                number - 1,
+                checkpoints,
+                f"line {number}: sequence {seq}, "
+                f"expected {number} (a line was deleted, inserted or moved)",
+                number,
+            )
+        if entry.get("prev") != expected_prev:
+            return VerifyResult(
+                number - 1,
+                checkpoints,
+                f"line {number} (seq {seq}): hash chain "
+                "broken (this or the previous line was changed)",
+                number,
+            )
+        if entry.get("type") == "checkpoint":
+            checkpoints += 1
+            if public_key is not None and not _signature_ok(public_key, entry):
+                return VerifyResult(
+                    number - 1,
+                    checkpoints,
+                    f"line {number} (seq {seq}): checkpoint signature does not verify",
+                    number,
+                )
+        prev_raw = raw
+    head_path = path.with_name(path.name + ".head")
+    if public_key is not None:
+        if not head_path.exists():
+            return VerifyResult(
+                len(lines),
+                checkpoints,
+                f"no signed head {head_path.name}: the tail cannot be checked",
+                None,
+            )
+        try:
+            head = json.loads(head_path.read_bytes())
+        except ValueError:
+            return VerifyResult(len(lines), checkpoints, "the signed head is unreadable", None)
+        if not _signature_ok(public_key, head):
+            return VerifyResult(len(lines), checkpoints, "the head signature does not verify", None)
+        if head.get("seq") != len(lines) or head.get("hash") != (
+            sm3_hex(prev_raw) if prev_raw else GENESIS
+        ):
+            return VerifyResult(
+                len(lines),
+                checkpoints,
+                f"the log ends at seq {len(lines)} but "
+                f"the signed head says {head.get('seq')} (tail truncated or "
+                "replaced)",
+                len(lines),
+            )
+        return VerifyResult(len(lines), checkpoints, None, None, head_checked=True)
+    return VerifyResult(len(lines), checkpoints, None)
+
+
+def _signature_ok(key: Ed25519PublicKey, signed: Mapping[str, Any]) -> bool:
+    payload = {k: v for k, v in signed.items() if k != "sig"}
+    try:
+        key.verify(base64.b64decode(signed.get("sig", "")), canonical(payload))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
