@@ -181,35 +181,41 @@ def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
     preflight.check_disk(layout.root, cold)
     layout.make_dirs()
     passwords = secrets.load_or_create(layout.secrets_file)
-    if cold:
-        say("installing OpenStack into the service venv (uv, first time ~30-60 s)")
-    installed = install.ensure_venv(layout)
     config.render_all(layout, passwords)
     (layout.data / "rabbitmq").mkdir(exist_ok=True, mode=0o700)
     (layout.logs / "rabbitmq").mkdir(exist_ok=True, mode=0o700)
     bootstrap.init_mariadb(layout)
 
-    started = _start(layout, _stage(0), say)
-    _wait(layout, _stage(0), say)
-    bootstrap.create_databases(layout, passwords["db"])
-
     with ThreadPoolExecutor(max_workers=3) as pool:
-        started += _start(layout, [BY_NAME["rabbitmq"]], say)
+        # MariaDB and RabbitMQ need no venv: they boot while uv installs.
+        venv = pool.submit(install.ensure_venv, layout)
+        if cold:
+            say("installing OpenStack into the service venv (uv, first time ~30-60 s)")
+        started = _start(layout, [*_stage(0), BY_NAME["rabbitmq"]], say)
+        _wait(layout, _stage(0), say)
+        bootstrap.create_databases(layout, passwords["db"])
+        if venv.result():
+            say("service venv installed")
+            config.render_all(layout, passwords)  # copies api-paste.ini from the new venv
         syncs = bootstrap.start_syncs(layout, passwords["admin"], pool)
         _result(syncs["keystone"])
         started += _start(layout, [BY_NAME["keystone"]], say)
         for future in syncs.values():
             _result(future)
+        installed = venv.result()
+    say("databases ready")
     started += _start(layout, _stage(2), say)
     _wait(layout, [BY_NAME["keystone"]], say)
     bootstrap.stamped(layout, "identity",
                       lambda: bootstrap.register(layout, "identity", _spec(passwords)))
     started += _start(layout, _stage(3), say)
-    _wait(layout, [BY_NAME["rabbitmq"], *_stage(2)], say)
+    # nova-compute only after the conductor serves: else it times out once and loses ~10 s.
+    _wait(layout, [BY_NAME["rabbitmq"], *_stage(2), BY_NAME["nova-conductor"]], say)
     started += _start(layout, _stage(4), say)
     _wait(layout, [*_stage(3), *_stage(4)], say)
     bootstrap.stamped(layout, "registered",
                       lambda: bootstrap.register(layout, "resources", _spec(passwords)))
+    say("cloud ready")
     path = clouds.install(passwords)
     return UpResult(time.monotonic() - begin, tuple(started), installed, str(path),
                     str(layout.root))

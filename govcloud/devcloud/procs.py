@@ -23,6 +23,7 @@ START_MARKER = "==== devcloud start"
 class Tracked:
     pid: int
     start_ticks: int
+    log_offset: int = 0  # where this start's output begins in its log
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -44,6 +45,7 @@ def start(argv: Sequence[str], *, env: Mapping[str, str], log: Path, pid_file: P
           cwd: Path) -> Tracked:
     """Start ``argv`` detached (own session, stdin closed, output appended to ``log``)."""
     with open(log, "ab") as out:
+        offset = out.tell()
         out.write(f"\n{START_MARKER} {time.strftime('%F %T')}: {argv[0]}\n".encode())
         out.flush()
         proc = subprocess.Popen(
@@ -51,16 +53,18 @@ def start(argv: Sequence[str], *, env: Mapping[str, str], log: Path, pid_file: P
             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
         )
     ticks = _start_ticks(proc.pid) or 0
-    pid_file.write_text(f"{proc.pid} {ticks}\n")
-    return Tracked(proc.pid, ticks)
+    pid_file.write_text(f"{proc.pid} {ticks} {offset}\n")
+    return Tracked(proc.pid, ticks, offset)
 
 
 def read(pid_file: Path) -> Tracked | None:
     try:
-        pid_s, ticks_s = pid_file.read_text().split()
-        return Tracked(int(pid_s), int(ticks_s))
+        fields = [int(f) for f in pid_file.read_text().split()]
     except (FileNotFoundError, ValueError):
         return None
+    if len(fields) not in (2, 3):
+        return None
+    return Tracked(*fields)
 
 
 def alive(pid_file: Path) -> Tracked | None:
@@ -72,6 +76,20 @@ def alive(pid_file: Path) -> Tracked | None:
     if not fields or fields[0] in ("Z", "X") or int(fields[19]) != tracked.start_ticks:
         return None
     return tracked
+
+
+def output_since_start(pid_file: Path, log: Path, limit: int = 4 * 1024 * 1024) -> str:
+    """What the tracked process wrote to its log since its latest start (first ``limit`` bytes:
+    start-up lines come first, however chatty the service is afterwards)."""
+    tracked = read(pid_file)
+    if tracked is None:
+        return ""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(tracked.log_offset)
+            return handle.read(limit).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 def group_members(pgid: int) -> list[int]:

@@ -11,11 +11,9 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from govcloud.devcloud import probes
+from govcloud.devcloud import probes, procs
 from govcloud.devcloud.layout import HOST, PORTS, Layout
-from govcloud.devcloud.procs import START_MARKER
 
 Ready = Callable[[Layout], bool]
 
@@ -69,20 +67,9 @@ def _log_says(name: str, text: str) -> Ready:
     """
 
     def ready(layout: Layout) -> bool:
-        return text in _since_last_start(layout.log_file(name))
+        return text in procs.output_since_start(layout.pid_file(name), layout.log_file(name))
 
     return ready
-
-
-def _since_last_start(log: Path, window: int = 512 * 1024) -> str:
-    try:
-        with open(log, "rb") as handle:
-            handle.seek(max(0, log.stat().st_size - window))
-            tail = handle.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    marker = tail.rfind(START_MARKER)
-    return tail[marker:] if marker >= 0 else ""
 
 
 def _compute_ready(layout: Layout) -> bool:
@@ -98,7 +85,7 @@ def _compute_ready(layout: Layout) -> bool:
             # nova stores naive UTC: compare in UTC whatever the machine's zone
             "SET time_zone='+00:00'; SELECT "
             "(SELECT COUNT(*) FROM nova.compute_nodes WHERE deleted=0 "
-            f" AND updated_at >= FROM_UNIXTIME({since})) * "
+            f" AND COALESCE(updated_at, created_at) >= FROM_UNIXTIME({since})) * "
             "(SELECT COUNT(*) FROM nova_api.host_mappings) * "
             "(SELECT COUNT(*) FROM placement.resource_providers);",
         )
@@ -186,9 +173,10 @@ SERVICES: tuple[Service, ...] = (
         port=PORTS["cinder-api"],
         env=_wsgi_env("cinder", DEVCLOUD_WSGI_ARGS="--config-file {etc}/cinder/cinder.conf"),
     ),
-    Service("nova-conductor", 2, _console("nova-conductor", "nova/nova.conf"),
+    # These two ask keystone at start-up, as the ``service`` user: they need the identity
+    # registration (a conductor started before it exits with 401).
+    Service("nova-conductor", 3, _console("nova-conductor", "nova/nova.conf"),
             _log_says("nova-conductor", "Starting conductor node")),
-    # Asks placement at start-up, as the ``service`` user: needs the identity registration.
     Service("nova-scheduler", 3, _console("nova-scheduler", "nova/nova.conf"),
             _log_says("nova-scheduler", "Starting scheduler node")),
     Service("cinder-scheduler", 2, _console("cinder-scheduler", "cinder/cinder.conf"),
@@ -205,6 +193,8 @@ BY_NAME = {service.name: service for service in SERVICES}
 def base_env(layout: Layout) -> dict[str, str]:
     """The environment every daemon gets: ours, minus what would point it elsewhere."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OS_", "PYTHONPATH", "VIRTUAL_ENV", "RABBITMQ_", "ERL_"))}
+           if not k.startswith(("OS_", "PYTHONPATH", "VIRTUAL_ENV", "RABBITMQ_", "ERL_"))
+           # the first start writes .pyc files, later starts load them (see install.py)
+           and k != "PYTHONDONTWRITEBYTECODE"}
     env["PATH"] = f"{layout.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
     return env
