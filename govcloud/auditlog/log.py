@@ -240,39 +240,31 @@ def verify(path: Path, public_key: Ed25519PublicKey | None = None) -> VerifyResu
     prev_raw = b""
     checkpoints = 0
     for number, raw in enumerate(lines, start=1):
-        try:
-            entry = json.loads(raw)
-            seq = entry["seq"]
-        except (ValueError, KeyError, TypeError):
-            return VerifyResult(
-                number - 1, checkpoints, f"line {number} is not a log entry", number
-            )
+        # Lines are canonical JSON (sorted keys, no spaces), so seq and prev are read straight
+        # from the bytes; every byte of every line is still covered by the next line's hash or
+        # by the signed head. Only checkpoints (signed) are fully parsed.
+        seq = _field(raw, b'"seq":', b",}")
+        prev = _field(raw, b'"prev":"', b'"')
+        if seq is None or prev is None:
+            problem = f"line {number} is not a log entry"
+            return VerifyResult(number - 1, checkpoints, problem, number)
         expected_prev = sm3_hex(prev_raw) if prev_raw else GENESIS
-        if seq != number:
-            return VerifyResult(
-                number - 1,
-                checkpoints,
-                f"line {number}: sequence {seq}, "
-                f"expected {number} (a line was deleted, inserted or moved)",
-                number,
-            )
-        if entry.get("prev") != expected_prev:
-            return VerifyResult(
-                number - 1,
-                checkpoints,
-                f"line {number} (seq {seq}): hash chain "
-                "broken (this or the previous line was changed)",
-                number,
-            )
-        if entry.get("type") == "checkpoint":
+        if seq != str(number):
+            problem = (f"line {number}: sequence {seq}, expected {number} (a line was "
+                       "deleted, inserted or moved)")
+            return VerifyResult(number - 1, checkpoints, problem, number)
+        if prev != expected_prev:
+            return VerifyResult(number - 1, checkpoints, f"line {number} (seq {seq}): hash chain "
+                                "broken (this or the previous line was changed)", number)
+        if b'"type":"checkpoint"' in raw:
             checkpoints += 1
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                entry = {}
             if public_key is not None and not _signature_ok(public_key, entry):
-                return VerifyResult(
-                    number - 1,
-                    checkpoints,
-                    f"line {number} (seq {seq}): checkpoint signature does not verify",
-                    number,
-                )
+                return VerifyResult(number - 1, checkpoints, f"line {number} (seq {seq}): "
+                                    "checkpoint signature does not verify", number)
         prev_raw = raw
     head_path = path.with_name(path.name + ".head")
     if public_key is not None:
@@ -302,6 +294,25 @@ def verify(path: Path, public_key: Ed25519PublicKey | None = None) -> VerifyResu
             )
         return VerifyResult(len(lines), checkpoints, None, None, head_checked=True)
     return VerifyResult(len(lines), checkpoints, None)
+
+
+def _field(raw: bytes, key: bytes, ends: bytes) -> str | None:
+    """The value after the last ``key`` up to the first byte in ``ends``.
+
+    Canonical lines sort their keys, and nothing after "prev" or "seq" can hold an unescaped
+    quote, so the last occurrence is the entry's own field, never a look-alike inside ``inputs``.
+    """
+    start = raw.rfind(key)
+    if start < 0:
+        return None
+    start += len(key)
+    stop = min((i for i in (raw.find(bytes([e]), start) for e in ends) if i >= 0), default=-1)
+    if stop < 0:
+        return None
+    try:
+        return raw[start:stop].decode("ascii")
+    except UnicodeDecodeError:
+        return None
 
 
 def _signature_ok(key: Ed25519PublicKey, signed: Mapping[str, Any]) -> bool:
