@@ -1,0 +1,154 @@
+"""Diff desired against actual resources into a Terraform-style plan (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from govcloud.provision.desired import KINDS_ORDER, Resource
+
+# Fields OpenStack cannot change on a live resource: a change means replace (and we say why).
+IMMUTABLE: dict[str, dict[str, str]] = {
+    "subnet": {"cidr": "a subnet's CIDR cannot change"},
+    "server": {"flavor": "resizing is not done in place by govcloud",
+               "image": "a server's image is fixed at boot (rebuild = replace)",
+               "network": "the server's network is fixed at boot"},
+    "volume": {"encrypted": "encryption is a volume type, fixed at creation"},
+    "router": {"external_gateway": "the gateway is set at creation by govcloud"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    op: str  # create | update | replace | delete
+    resource: Resource
+    changes: tuple[tuple[str, Any, Any], ...] = ()  # (field, actual, desired)
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.resource
+        return {"op": self.op, "kind": r.kind, "name": r.name, "tenant": r.tenant,
+                "request": r.request, "reason": self.reason,
+                "changes": [{"field": f, "from": _plain(a), "to": _plain(d)}
+                            for f, a, d in self.changes]}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    actions: tuple[Action, ...]
+    fingerprint: str  # of the actual state the plan was computed from (stale-plan check)
+    unchanged: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+    def summary(self) -> str:
+        add = sum(1 for a in self.actions if a.op in ("create", "replace"))
+        change = sum(1 for a in self.actions if a.op == "update")
+        destroy = sum(1 for a in self.actions if a.op in ("delete", "replace"))
+        return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "fingerprint": self.fingerprint, "summary": self.summary(),
+                "unchanged": self.unchanged, "actions": [a.to_json() for a in self.actions]}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        if all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value):
+            return {k: _plain(v) for k, v in value}
+        return [_plain(v) for v in value]
+    if isinstance(value, frozenset):
+        return sorted(_plain(v) for v in value)
+    return value
+
+
+def fingerprint(actual: Iterable[Resource]) -> str:
+    rows = sorted(json.dumps([r.kind, r.tenant, r.name, r.request, _plain(r.fields)],
+                             sort_keys=True, default=str) for r in actual)
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def _order(kind: str) -> int:
+    return KINDS_ORDER.index(kind)
+
+
+def diff(desired: Iterable[Resource], actual: Iterable[Resource],
+         managed_requests: Iterable[str] | None = None) -> Plan:
+    """Creates, updates and replaces in dependency order, then deletes in reverse order.
+
+    Only resources tagged with a request in ``managed_requests`` (default: the desired ones) are
+    ever deleted; untagged resources are left alone (``drift`` reports them).
+    """
+    desired = list(desired)
+    actual = list(actual)
+    have = {r.key: r for r in actual}
+    want = {r.key: r for r in desired}
+    managed = set(managed_requests) if managed_requests is not None else {
+        r.request for r in desired}
+    forward: list[Action] = []
+    unchanged = 0
+    for resource in sorted(desired, key=lambda r: (_order(r.kind), r.tenant, r.name)):
+        current = have.get(resource.key)
+        if current is None:
+            forward.append(Action("create", resource))
+            continue
+        changes = _changes(current, resource)
+        if not changes:
+            unchanged += 1
+            continue
+        fixed = IMMUTABLE.get(resource.kind, {})
+        blocking = [fixed[f] for f, _, _ in changes if f in fixed]
+        if resource.kind == "volume":
+            size = next((c for c in changes if c[0] == "size_gb"), None)
+            if size is not None and (size[1] or 0) > size[2]:
+                blocking.append("a volume cannot shrink")
+        op = "replace" if blocking else "update"
+        forward.append(Action(op, resource, tuple(changes), "; ".join(blocking)))
+    backward = [
+        Action("delete", current, reason="no longer requested")
+        for current in sorted(actual, key=lambda r: (-_order(r.kind), r.tenant, r.name))
+        if current.key not in want and current.request in managed
+    ]
+    counts: dict[str, int] = {}
+    for action in forward + backward:
+        counts[action.op] = counts.get(action.op, 0) + 1
+    return Plan(tuple(forward + backward), fingerprint(actual), unchanged, counts)
+
+
+def _changes(current: Resource, desired: Resource) -> list[tuple[str, Any, Any]]:
+    have = current.field_map()
+    out = []
+    for name, value in desired.fields:
+        if have.get(name) != value:
+            out.append((name, have.get(name), value))
+    return out
+
+
+SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+
+
+def render_plan(plan: Plan) -> str:
+    """Terraform-style text: one block per action, field by field, and a summary line."""
+    lines: list[str] = []
+    for action in plan.actions:
+        r = action.resource
+        head = f"{SYMBOLS[action.op]} {r.kind} \"{r.name}\" (tenant {r.tenant}, {r.request})"
+        if action.op == "replace":
+            head += f"  # must be replaced: {action.reason}"
+        lines.append(head)
+        if action.op == "create":
+            for name, value in r.fields:
+                lines.append(f"    + {name} = {json.dumps(_plain(value), ensure_ascii=False)}")
+        for name, old, new in action.changes:
+            lines.append(f"    ~ {name}: {json.dumps(_plain(old), ensure_ascii=False)} -> "
+                         f"{json.dumps(_plain(new), ensure_ascii=False)}")
+    if not plan.actions:
+        lines.append("No changes. The cloud matches the requests.")
+    lines.append(plan.summary())
+    return "\n".join(lines)

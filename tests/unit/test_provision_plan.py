@@ -1,0 +1,97 @@
+"""The diff engine on plain data: no network."""
+
+import dataclasses
+import json
+
+from govcloud.provision import desired_state, diff, render_plan
+from govcloud.provision.desired import KINDS_ORDER, _fields
+from tests.unit.helpers import BASE, REQUEST, load_texts
+
+
+def want(tmp_path):
+    validated = load_texts(tmp_path, base=BASE, req=REQUEST)
+    assert not validated.all_errors
+    return desired_state(validated.catalog)
+
+
+def replace_fields(resource, **changes):
+    return dataclasses.replace(resource, fields=_fields({**resource.field_map(), **changes}))
+
+
+def test_desired_state_names_are_deterministic_and_tagged(tmp_path):
+    resources = want(tmp_path)
+    assert resources == want(tmp_path / "again")
+    by_kind = {}
+    for r in resources:
+        by_kind.setdefault(r.kind, []).append(r.name)
+    assert by_kind["project"] == ["health-epi"]
+    assert by_kind["server"] == ["app-1", "app-2"]
+    assert by_kind["network"] == ["health-epi-app-net"]
+    assert by_kind["router"] == ["health-epi-router"]
+    assert by_kind["sg_rule"] == ["web:ingress:tcp:443-443:0.0.0.0/0"]
+    assert by_kind["volume_attachment"] == ["data:app-1"]
+    project = next(r for r in resources if r.kind == "project")
+    assert "govcloud:request=REQ-1" in project.field_map()["tags"]
+    server = next(r for r in resources if r.kind == "server")
+    assert dict(server.field_map()["metadata"])["govcloud:cpu"] == "kunpeng-920"
+
+
+def test_empty_cloud_plans_creates_in_dependency_order(tmp_path):
+    plan = diff(want(tmp_path), [])
+    kinds = [a.resource.kind for a in plan.actions]
+    assert all(a.op == "create" for a in plan.actions)
+    assert kinds == sorted(kinds, key=KINDS_ORDER.index)
+    assert plan.summary() == f"Plan: {len(kinds)} to add, 0 to change, 0 to destroy."
+
+
+def test_matching_cloud_is_a_no_op(tmp_path):
+    resources = want(tmp_path)
+    plan = diff(resources, resources)
+    assert plan.empty and plan.unchanged == len(resources)
+    assert "No changes" in render_plan(plan)
+
+
+def test_quota_raised_by_hand_is_an_in_place_update(tmp_path):
+    resources = want(tmp_path)
+    actual = [replace_fields(r, cores=64) if r.kind == "quota" else r for r in resources]
+    (action,) = diff(resources, actual).actions
+    assert action.op == "update" and action.changes == (("cores", 64, 8),)
+    assert "~ cores: 64 -> 8" in render_plan(diff(resources, actual))
+
+
+def test_immutable_field_change_is_a_replace_with_reason(tmp_path):
+    resources = want(tmp_path)
+    actual = [replace_fields(r, image="centos-7") if r.name == "app-1" else r for r in resources]
+    (action,) = diff(resources, actual).actions
+    assert action.op == "replace" and "image" in action.reason
+    assert diff(resources, actual).summary() == "Plan: 1 to add, 0 to change, 1 to destroy."
+
+
+def test_volume_shrink_is_a_replace_and_growth_an_update(tmp_path):
+    resources = want(tmp_path)
+    bigger = [replace_fields(r, size_gb=5) if r.kind == "volume" else r for r in resources]
+    assert diff(resources, bigger).actions[0].op == "replace"
+    smaller = [replace_fields(r, size_gb=0) if r.kind == "volume" else r for r in resources]
+    assert diff(resources, smaller).actions[0].op == "update"
+
+
+def test_leftovers_of_managed_requests_are_deleted_in_reverse_order(tmp_path):
+    resources = want(tmp_path)
+    extra_rule = dataclasses.replace(
+        next(r for r in resources if r.kind == "sg_rule"), name="web:ingress:tcp:22-22:0.0.0.0/0")
+    extra_server = dataclasses.replace(next(r for r in resources if r.kind == "server"),
+                                       name="app-3")
+    unmanaged = dataclasses.replace(extra_server, name="hand-made", request="")
+    plan = diff(resources, [*resources, extra_rule, extra_server, unmanaged])
+    assert [(a.op, a.resource.name) for a in plan.actions] == [
+        ("delete", "app-3"), ("delete", "web:ingress:tcp:22-22:0.0.0.0/0")]
+
+
+def test_fingerprint_changes_with_the_cloud_and_json_is_serializable(tmp_path):
+    resources = want(tmp_path)
+    first = diff(resources, [])
+    second = diff(resources, resources[:1])
+    assert first.fingerprint != second.fingerprint
+    assert diff(resources, []).fingerprint == first.fingerprint
+    data = json.loads(json.dumps(first.to_json()))
+    assert data["summary"].startswith("Plan: ") and data["actions"][0]["op"] == "create"
