@@ -13,8 +13,18 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from govcloud.devcloud import bootstrap, clouds, config, install, preflight, procs, secrets
+from govcloud.devcloud import (
+    bootstrap,
+    clouds,
+    config,
+    install,
+    preflight,
+    probes,
+    procs,
+    secrets,
+)
 from govcloud.devcloud.layout import PORTS, Layout
 from govcloud.devcloud.services import BY_NAME, SERVICES, Service, base_env
 from govcloud.errors import ExecutionError
@@ -74,22 +84,19 @@ class Status:
         }
 
 
-def _tail(path, lines: int = 15) -> str:
+def _last_line(path: Path) -> str:
+    """The log's last non-blank line, shortened: errors stay one line (the log has the rest)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
     except FileNotFoundError:
         return "(no log)"
+    last = lines[-1] if lines else "(empty log)"
+    return last if len(last) <= 240 else last[:237] + "..."
 
 
 def _shared_epmd(layout: Layout) -> bool:
     """An epmd we did not start already serves the port: RabbitMQ registers with it instead."""
-    return procs.alive(layout.pid_file("epmd")) is None and not _port_free(PORTS["epmd"])
-
-
-def _port_free(port: int) -> bool:
-    from govcloud.devcloud import probes
-
-    return probes.port_free(port)
+    return procs.alive(layout.pid_file("epmd")) is None and not probes.port_free(PORTS["epmd"])
 
 
 def _start(layout: Layout, services: Iterable[Service], progress: Progress) -> list[str]:
@@ -101,6 +108,7 @@ def _start(layout: Layout, services: Iterable[Service], progress: Progress) -> l
         if procs.alive(pid_file) is not None:
             continue
         if service.name == "epmd" and _shared_epmd(layout):
+            pid_file.unlink(missing_ok=True)  # a stale one of ours would read as "exited"
             progress("epmd: using the one already running on port 4369")
             continue
         if service.port is not None:
@@ -118,18 +126,19 @@ def _wait(layout: Layout, services: Iterable[Service], progress: Progress) -> No
         for name, service in list(pending.items()):
             shared = name == "epmd" and procs.read(layout.pid_file(name)) is None
             if not shared and procs.alive(layout.pid_file(name)) is None:
+                log = layout.log_file(name)
                 raise ExecutionError(
-                    f"devcloud: {name} exited during start-up; last lines of "
-                    f"{layout.log_file(name)}:\n{_tail(layout.log_file(name))}",
-                    hint="fix the cause, then run `govcloud devcloud up` again")
+                    f"devcloud: {name} exited during start-up ({_last_line(log)})",
+                    hint=f"see {log}; fix the cause, then run `govcloud devcloud up` again")
             if service.ready(layout):
                 progress(f"{name} ready")
                 del pending[name]
             elif time.monotonic() - begin > service.timeout:
+                log = layout.log_file(name)
                 raise ExecutionError(
-                    f"devcloud: {name} not ready after {service.timeout:.0f} s; last lines of "
-                    f"{layout.log_file(name)}:\n{_tail(layout.log_file(name))}",
-                    hint="see the log; `govcloud devcloud down` then `up` retries")
+                    f"devcloud: {name} not ready after {service.timeout:.0f} s "
+                    f"({_last_line(log)})",
+                    hint=f"see {log}; `govcloud devcloud down` then `up` retries")
         if pending:
             time.sleep(0.25)
 

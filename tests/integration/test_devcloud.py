@@ -427,3 +427,21 @@ def test_cli_up_error_is_one_line_without_traceback(tmp_path, monkeypatch):
 def test_system_deps_script_is_valid_bash():
     script = Path(__file__).resolve().parents[2] / "scripts" / "system-deps.sh"
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+
+
+def test_a_daemon_dying_at_start_is_a_one_line_error_naming_its_log(tmp_path):
+    from govcloud.devcloud import lifecycle
+    from govcloud.devcloud.services import Service
+
+    layout = Layout(tmp_path / "devcloud")
+    layout.make_dirs()
+    bogus = Service("bogus", 9, lambda _l: ["sh", "-c", "echo starting; echo boom: no db >&2"],
+                    lambda _l: False)
+    assert lifecycle._start(layout, [bogus], lambda _m: None) == ["bogus"]
+    with pytest.raises(ExecutionError) as err:
+        lifecycle._wait(layout, [bogus], lambda _m: None)
+    message = str(err.value)
+    assert "bogus exited during start-up (boom: no db)" in message
+    assert str(layout.log_file("bogus")) in message and "\n" not in message
+    assert lifecycle.down(layout) == []
+    assert not lifecycle.is_up(layout)
