@@ -186,6 +186,13 @@ def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
         path = clouds.install(passwords)
         return UpResult(time.monotonic() - begin, (), False, str(path), str(layout.root))
 
+    # Every port we will need, before anything starts: a busy one fails fast and clean.
+    for service in SERVICES:
+        if service.port and service.name != "epmd" and (
+                not layout.root.exists() or procs.alive(layout.pid_file(service.name)) is None):
+            preflight.check_port(service.name, service.port)
+            if service.name == "rabbitmq":
+                preflight.check_port("rabbitmq (distribution)", PORTS["rabbitmq-dist"])
     cold = not install.is_current(layout)
     preflight.check_disk(layout.root, cold)
     layout.make_dirs()
