@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -77,9 +78,11 @@ def register(app: typer.Typer) -> None:
                                               dt.date.today(), {})
                     if _about(f, ours, validated.catalog)]
         if fmt == "json":
-            data = result.to_json()
-            data["findings"] = [f.to_json() for f in findings]
-            data["errors"] = [e.to_json() for e in validated.all_errors]
+            # Exactly the analysis (with waivers applied, as in check); invalid documents are
+            # an addition that appears only when there are some, each with file and line.
+            data = replace(result, findings=tuple(findings)).to_json()
+            if validated.all_errors:
+                data["errors"] = [e.to_json() for e in validated.all_errors]
             emit(json.dumps(data, indent=2, ensure_ascii=False), output)
         else:
             report = Report(findings=tuple(findings), errors=validated.all_errors,

@@ -7,13 +7,13 @@ findings. ``rules()`` is the registry; nothing outside this module lists rules b
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from govcloud.consolidation.index import index_of
 from govcloud.documents import Catalog, Document
 from govcloud.model import Finding
 
@@ -79,54 +79,6 @@ def rule(name: str) -> Rule:
     return _RULES[name]
 
 
-# ------------------------------------------------------------------ shared look-ups
-
-
-def active_independent_rooms(catalog: Catalog) -> dict[str, list[Document]]:
-    """Department id → its active independent machine rooms (sorted by id)."""
-    out: dict[str, list[Document]] = defaultdict(list)
-    for room in sorted(catalog.of_kind("MachineRoom"), key=lambda d: d.id):
-        if room.spec["kind"] == "independent" and room.spec["status"] == "active":
-            out[room.spec["department"]].append(room)
-    return out
-
-
-def replaced_ids(catalog: Catalog) -> dict[str, list[str]]:
-    """Room or system id → the requests that list it in ``replaces``."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for request in catalog.of_kind("ResourceRequest"):
-        for target in request.spec.get("replaces", ()):
-            out[target].append(request.id)
-    return out
-
-
-def room_zones(room: Document, catalog: Catalog, systems_by_room: Mapping[str, list[Document]]
-               ) -> list[str]:
-    """The zones a room serves: its ``networks``, else the zones of the systems it hosts."""
-    zones = list(room.spec.get("networks", ()))
-    if not zones:
-        zones = sorted({s.spec["network_zone"] for s in systems_by_room.get(room.id, ())})
-    return zones
-
-
-def systems_by_room(catalog: Catalog) -> dict[str, list[Document]]:
-    out: dict[str, list[Document]] = defaultdict(list)
-    for system in catalog.of_kind("System"):
-        out[system.spec["hosted_in"]].append(system)
-    return out
-
-
-def platforms_for(zones: Iterable[str], catalog: Catalog) -> list[Document]:
-    wanted = set(zones)
-    return [p for p in sorted(catalog.of_kind("Platform"), key=lambda d: d.id)
-            if p.spec["zone"] in wanted]
-
-
-def _level(catalog: Catalog, department_id: str) -> str | None:
-    dept = catalog.get("Department", department_id)
-    return dept.spec["level"] if dept else None
-
-
 # ------------------------------------------------------------------ the rules
 
 
@@ -137,21 +89,22 @@ def _level(catalog: Catalog, department_id: str) -> str | None:
     remediation="Plan the room's migration to the shared platform (a ResourceRequest whose "
     "`replaces` lists the room), then retire it",
     options={"statuses": {"type": "array", "items": {"enum": ["active", "migrating"]},
-                          "default": ["active"]}},
+                          "uniqueItems": True, "default": ["active"]}},
 )
 def _independent_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("independent-room-with-shared-platform")
-    hosted = systems_by_room(catalog)
-    for room in sorted(catalog.of_kind("MachineRoom"), key=lambda d: d.id):
+    index = index_of(catalog)
+    for room in index.rooms:
         if room.spec["kind"] != "independent" or room.spec["status"] not in options["statuses"]:
             continue
-        zones = room_zones(room, catalog, hosted) or ["gov-external"]
-        served = platforms_for(zones, catalog)
+        zones = index.zones[room.id]
+        served = index.platforms_for(zones)
         if served:
-            names = ", ".join(p.id for p in served)
             yield me.finding(room, "/spec/kind", f"{room.spec['department']} runs its own "
-                             f"machine room '{room.id}' although {names} serves its zone",
-                             evidence=f"zones {', '.join(zones)}; status {room.spec['status']}")
+                             f"machine room '{room.id}' although shared platform "
+                             f"{served[0].id} serves its zone ({', '.join(zones)})",
+                             evidence=f"platforms {', '.join(p.id for p in served)}; "
+                             f"status {room.spec['status']}")
 
 
 @register(
@@ -162,14 +115,12 @@ def _independent_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[
 )
 def _duplicate_rooms(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("duplicate-rooms")
-    for dept_id, rooms in sorted(active_independent_rooms(catalog).items()):
-        if len(rooms) < 2:
-            continue
+    for dept_id, rooms in sorted(index_of(catalog).independent.items()):
+        ids = ", ".join(r.id for r in rooms)
         for extra in rooms[1:]:
             yield me.finding(extra, "/spec/department",
-                             f"{dept_id} runs {len(rooms)} active machine rooms: "
-                             f"{', '.join(r.id for r in rooms)}",
-                             evidence=f"rooms {', '.join(r.id for r in rooms)}")
+                             f"{dept_id} runs {len(rooms)} active machine rooms: {ids}",
+                             evidence=f"rooms {ids}")
 
 
 @register(
@@ -182,19 +133,17 @@ def _duplicate_rooms(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[F
 )
 def _duplicate_systems(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("duplicate-systems")
-    replaced = replaced_ids(catalog)
-    groups: dict[tuple[str, str], list[Document]] = defaultdict(list)
-    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
-        if system.spec["function"] in options["ignore_functions"]:
+    index = index_of(catalog)
+    ignored = set(options["ignore_functions"])
+    for (dept_id, function), systems in index.repeated:
+        if function in ignored:
             continue
-        groups[(system.spec["department"], system.spec["function"])].append(system)
-    for (dept_id, function), systems in sorted(groups.items()):
-        if len(systems) < 2 or any(s.id in replaced for s in systems):
-            continue
+        if any(s.id in index.replaced_by for s in systems):
+            continue  # the duplicate is already being consolidated
+        ids = ", ".join(s.id for s in systems)
         for extra in systems[1:]:
             yield me.finding(extra, "/spec/function",
-                             f"{dept_id} runs {len(systems)} '{function}' systems: "
-                             f"{', '.join(s.id for s in systems)}",
+                             f"{dept_id} runs {len(systems)} '{function}' systems: {ids}",
                              evidence=f"same department and function as {systems[0].id}")
 
 
@@ -206,11 +155,13 @@ def _duplicate_systems(catalog: Catalog, options: Mapping[str, Any]) -> Iterator
 )
 def _county_portal(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("county-portal")
-    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
-        dept = system.spec["department"]
-        if system.spec["function"] == "portal" and _level(catalog, dept) == "county":
+    index = index_of(catalog)
+    for dept_id, portals in sorted(index.portals.items()):
+        if index.levels.get(dept_id) != "county":
+            continue
+        for system in portals:
             yield me.finding(system, "/spec/function",
-                             f"county-level department {dept} runs its own portal "
+                             f"county-level department {dept_id} runs its own portal "
                              f"'{system.spec['name']}'", evidence=system.spec.get("public_url", ""))
 
 
@@ -222,15 +173,11 @@ def _county_portal(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Fin
 )
 def _multiple_portals(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("multiple-portals")
-    portals: dict[str, list[Document]] = defaultdict(list)
-    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
-        if system.spec["function"] == "portal":
-            portals[system.spec["department"]].append(system)
-    for dept_id, systems in sorted(portals.items()):
+    for dept_id, systems in sorted(index_of(catalog).portals.items()):
+        ids = ", ".join(s.id for s in systems)
         for extra in systems[1:]:
             yield me.finding(extra, "/spec/function",
-                             f"{dept_id} runs {len(systems)} portals: "
-                             f"{', '.join(s.id for s in systems)}")
+                             f"{dept_id} runs {len(systems)} portals: {ids}")
 
 
 @register(
@@ -242,15 +189,11 @@ def _multiple_portals(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[
 )
 def _one_source(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("one-data-one-source")
-    owners: dict[str, list[tuple[Document, int]]] = defaultdict(list)
-    for system in sorted(catalog.of_kind("System"), key=lambda d: d.id):
-        for index, dataset in enumerate(system.spec.get("authoritative_for", ())):
-            owners[dataset].append((system, index))
-    for dataset, claims in sorted(owners.items()):
-        for system, index in claims[1:]:
-            yield me.finding(system, f"/spec/authoritative_for/{index}",
-                             f"'{dataset}' has {len(claims)} authoritative sources: "
-                             f"{', '.join(s.id for s, _ in claims)}")
+    for dataset, claims in index_of(catalog).sources:
+        ids = ", ".join(s.id for s, _ in claims)
+        for system, position in claims[1:]:
+            yield me.finding(system, f"/spec/authoritative_for/{position}",
+                             f"'{dataset}' has {len(claims)} authoritative sources: {ids}")
 
 
 @register(
@@ -262,18 +205,15 @@ def _one_source(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Findin
 )
 def _request_duplicates(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("request-duplicates-system")
-    by_function: dict[tuple[str, str], list[Document]] = defaultdict(list)
-    for system in catalog.of_kind("System"):
-        by_function[(system.spec["department"], system.spec["function"])].append(system)
-    for request in sorted(catalog.of_kind("ResourceRequest"), key=lambda d: d.id):
+    index = index_of(catalog)
+    for request in index.requests:
         key = (request.spec["department"], request.spec["system"]["function"])
         replaces = set(request.spec.get("replaces", ()))
-        existing = [s for s in sorted(by_function.get(key, ()), key=lambda d: d.id)
-                    if s.id not in replaces]
+        existing = [s.id for s in index.by_function.get(key, ()) if s.id not in replaces]
         if existing:
             yield me.finding(request, "/spec/system/function",
                              f"{key[0]} already runs '{key[1]}' system(s) "
-                             f"{', '.join(s.id for s in existing)} not listed in replaces")
+                             f"{', '.join(existing)} not listed in replaces")
 
 
 @register(
@@ -284,11 +224,11 @@ def _request_duplicates(catalog: Catalog, options: Mapping[str, Any]) -> Iterato
 )
 def _request_keeps_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("request-keeps-independent-room")
-    rooms = active_independent_rooms(catalog)
-    replaced = replaced_ids(catalog)
-    for request in sorted(catalog.of_kind("ResourceRequest"), key=lambda d: d.id):
-        kept = [r for r in rooms.get(request.spec["department"], ()) if r.id not in replaced]
+    index = index_of(catalog)
+    for request in index.requests:
+        dept_id = request.spec["department"]
+        kept = [r.id for r in index.independent.get(dept_id, ()) if r.id not in index.replaced_by]
         if kept:
             yield me.finding(request, "/spec/department",
-                             f"{request.spec['department']} still runs "
-                             f"{', '.join(r.id for r in kept)} and no request replaces it")
+                             f"{dept_id} still runs {', '.join(kept)} and no request "
+                             f"replaces it")
