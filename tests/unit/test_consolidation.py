@@ -1,8 +1,10 @@
 """Consolidation rules (pass/fail fixture per rule), per-level arithmetic, plan order, formats."""
 
 import json
+from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from govcloud.cli.app import app
@@ -10,6 +12,7 @@ from govcloud.consolidation import analyze, rules
 from govcloud.consolidation.analysis import level_shares, migration_plan
 from govcloud.model import Report
 from govcloud.report import render
+from govcloud.validate import load
 from tests.unit.helpers import load_texts
 
 BASE = """
@@ -75,49 +78,38 @@ spec:
 """
 
 
-FIXTURES = {
-    "GC-CON-001": (room("r1", kind="shared-cloud") + room("r2", status="retired"), room("r1")),
-    "GC-CON-002": (room("r1") + room("r2", status="migrating"), room("r1") + room("r2")),
-    "GC-CON-003": (system("s1") + system("s2", function="gis")
-                   + system("p1", function="portal") + system("p2", function="portal"),
-                   system("s1") + system("s2")),
-    "GC-CON-004": (system("p1", function="portal"),
-                   system("p1", dept="cnty-b", function="portal")),
-    "GC-CON-005": (system("p1", function="portal") + system("p2", dept="cnty-b",
-                                                             function="portal"),
-                   system("p1", function="portal") + system("p2", function="portal")),
-    "GC-CON-006": (system("s1", extra=", authoritative_for: [people]")
-                   + system("s2", extra=", authoritative_for: [land]"),
-                   system("s1", extra=", authoritative_for: [people]")
-                   + system("s2", dept="cnty-b", extra=", authoritative_for: [people]")),
-    "GC-CON-007": (system("s1") + request("REQ-1", replaces="[s1]"),
-                   system("s1") + request("REQ-1")),
-    "GC-CON-008": (room("r1") + request("REQ-1", function="gis", replaces="[r1]"),
-                   room("r1") + request("REQ-1", function="gis")),
-}
+FIXTURES = Path(__file__).parent / "consolidation_fixtures"
 
 
 def test_every_rule_has_fixtures_and_metadata():
     ids = [r.id for r in rules()]
-    assert len(ids) == len(set(ids)) == len(FIXTURES)
-    assert set(ids) == set(FIXTURES)
+    assert len(ids) == len(set(ids)) == 8
+    assert {p.name for p in FIXTURES.iterdir()} == set(ids)  # no rule without, no orphan
     for rule in rules():
+        assert (FIXTURES / rule.id / "pass.yaml").is_file()
+        assert (FIXTURES / rule.id / "fail.yaml").is_file()
         assert rule.severity in ("critical", "high", "medium", "low")
         assert rule.references and rule.remediation and "/" in rule.title  # bilingual
+        assert rule.id.startswith("GC-CON-") and rule.name == rule.name.lower()
+        Draft202012Validator.check_schema(dict(rule.options_schema))
+        Draft202012Validator(dict(rule.options_schema)).validate(rule.defaults())
 
 
 @pytest.mark.parametrize("rule", rules(), ids=lambda r: r.id)
 @pytest.mark.parametrize("outcome", ["pass", "fail"])
-def test_rule_fixture(tmp_path, rule, outcome):
-    text = FIXTURES[rule.id][0 if outcome == "pass" else 1]
-    validated = load_texts(tmp_path, base=BASE, docs=text)
+def test_rule_fixture(rule, outcome):
+    validated = load([FIXTURES / rule.id / f"{outcome}.yaml"])
     assert not validated.all_errors, [str(e) for e in validated.all_errors]
     hits = rule.evaluate(validated.catalog)
     if outcome == "pass":
         assert hits == []
     else:
         assert hits
-        assert all(f.policy == rule.id and f.file and f.line for f in hits)
+        for finding in hits:
+            assert finding.policy == rule.id and finding.severity == rule.severity
+            assert finding.file.endswith("fail.yaml") and finding.line > 1
+            doc = validated.catalog.get(*finding.target.split("/"))
+            assert doc is not None and finding.line == doc.line_of(finding.path)
 
 
 def test_duplicate_systems_not_flagged_when_one_is_replaced(tmp_path):
@@ -169,6 +161,8 @@ def test_plan_order_active_first_low_utilization_then_high_power(tmp_path):
     plan = migration_plan(validated.catalog)
     assert [s.room for s in plan] == ["idle-big", "idle-small", "secret", "busy", "moving"]
     by_room = {s.room: s for s in plan}
+    assert by_room["idle-big"].reason == (
+        "active, utilization 10%, 50 kW; moves to ext-cloud (gov-external)")
     assert by_room["busy"].replaced_by == ("REQ-9",)
     assert by_room["secret"].target_platform == "int-cloud"
     assert by_room["idle-big"].target_platform == "ext-cloud"
@@ -177,7 +171,7 @@ def test_plan_order_active_first_low_utilization_then_high_power(tmp_path):
 def test_json_shape(tmp_path):
     validated = load_texts(tmp_path, base=BASE, docs=room("r1") + room("r2"))
     data = analyze(validated.catalog).to_json()
-    assert set(data) >= {"levels", "duplicates", "plan", "findings"}
+    assert set(data) == {"levels", "duplicates", "plan", "findings"}
     assert set(data["levels"][0]) == {"level", "departments", "with_independent_rooms",
                                       "share_independent", "with_portal", "share_portal"}
     assert data["duplicates"][0]["ids"] == ["r1", "r2"]
@@ -220,3 +214,85 @@ def test_check_includes_consolidation_rules(tmp_path):
     policies = {f["policy"] for f in json.loads(result.stdout)["findings"]}
     assert {"GC-CON-001", "GC-CON-008"} <= policies
     assert result.exit_code == 1  # GC-CON-008 is high: the request is refused unless waived
+
+
+def test_empty_inventory_has_all_three_levels_at_zero(tmp_path):
+    validated = load_texts(tmp_path, docs=BASE.split("---")[0])  # one platform, no departments
+    data = analyze(validated.catalog).to_json()
+    assert [lv["level"] for lv in data["levels"]] == ["province", "prefecture", "county"]
+    assert all(lv["departments"] == 0 and lv["share_independent"] == 0.0
+               and lv["share_portal"] == 0.0 for lv in data["levels"])
+    assert data["duplicates"] == data["plan"] == data["findings"] == []
+
+
+def test_unmeasured_rooms_come_after_measured_ones(tmp_path):
+    unmeasured = """
+---
+apiVersion: govcloud/v1
+kind: MachineRoom
+metadata: {id: dark}
+spec: {department: prov-a, kind: independent, site: S, status: active}
+"""
+    validated = load_texts(tmp_path, base=BASE, docs=unmeasured + room("hot", util=90))
+    plan = migration_plan(validated.catalog)
+    assert [s.room for s in plan] == ["hot", "dark"]
+    # No networks and no hosted systems: assumed on the external network.
+    assert plan[1].zones == ("gov-external",) and plan[1].target_platform == "ext-cloud"
+    assert "utilization unknown" in plan[1].reason and "power unknown" in plan[1].reason
+
+
+def test_platform_outside_china_is_no_target(tmp_path):
+    overseas = """
+apiVersion: govcloud/v1
+kind: Platform
+metadata: {id: dr-abroad}
+spec: {cloud: devcloud, zone: internet, mlps_level: 3, location: SG}
+---
+apiVersion: govcloud/v1
+kind: Department
+metadata: {id: prov-a}
+spec: {name: A, level: province, region: "390000"}
+"""
+    validated = load_texts(tmp_path, base=overseas, docs=room("r1", networks="[internet]"))
+    (rule,) = [r for r in rules() if r.id == "GC-CON-001"]
+    assert rule.evaluate(validated.catalog) == []
+    (step,) = migration_plan(validated.catalog)
+    assert step.target_platform is None
+    assert "no domestic shared platform" in step.reason
+
+
+def test_rooms_hosting_systems_take_the_systems_zones(tmp_path):
+    hosted = room("r1", networks="[]") + system(
+        "s1", extra=', hosted_in: r1').replace('hosted_in: "cloud:t",\n        ', "")
+    validated = load_texts(tmp_path, base=BASE, docs=hosted)
+    assert not validated.all_errors, [str(e) for e in validated.all_errors]
+    (step,) = migration_plan(validated.catalog)
+    assert step.zones == ("gov-external",) and step.target_platform == "ext-cloud"
+
+
+def test_cli_request_replacing_unknown_room_is_an_error_with_line(tmp_path):
+    load_texts(tmp_path, base=BASE, docs=room("r1") + request("REQ-1", replaces="[r-ghost]"))
+    result = CliRunner().invoke(app, ["consolidation", str(tmp_path), "-o", "json"])
+    assert result.exit_code == 1
+    (error,) = json.loads(result.stdout)["errors"]
+    assert "r-ghost" in error["message"] and error["path"] == "/spec/replaces/0"
+    assert error["file"].endswith("docs.yaml") and error["line"] > 1
+
+
+def test_cli_default_format_names_file_and_line_of_bad_reference(tmp_path):
+    load_texts(tmp_path, base=BASE, docs=room("r1", dept="prov-nowhere"))
+    result = CliRunner().invoke(app, ["consolidation", str(tmp_path), "-o", "table"])
+    assert result.exit_code == 1
+    assert "docs.yaml:" in result.stdout and "prov-nowhere" in result.stdout
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fmt", ["table", "html", "markdown"])
+def test_human_formats_say_why_the_plan_is_ordered(tmp_path, fmt):
+    validated = load_texts(tmp_path, base=BASE, docs=room("r1") + room("r2", util=5))
+    result = analyze(validated.catalog)
+    text = render(Report(findings=result.findings,
+                         sections={"consolidation": result.section()}), fmt)
+    assert "lowest" in text and "first" in text
+    plan = text[text.index("Migration plan"):]
+    assert plan.index("r2") < plan.index("r1")  # r2 (5 %) is migrated before r1 (50 %)
