@@ -17,7 +17,8 @@ from govcloud.schemas import LEVELS
 PLAN_ORDER = (
     "Rooms are ordered for migration: active before migrating; then by utilization, lowest "
     "first (least load to move, most capacity wasted); then by power draw, highest first (most "
-    "energy saved); ties by id. Each goes to the shared platform serving its zones."
+    "energy saved); ties by id. Each goes to the domestic shared platform serving its most "
+    "sensitive zone (its networks, else those of the systems it hosts)."
 )
 
 

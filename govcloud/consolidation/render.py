@@ -13,6 +13,7 @@ HEAD = ("Level / 层级", "Departments / 部门数", "With own rooms / 自建机
         "With own portal / 自建网站", "Share / 占比")
 PLAN_HEAD = ("#", "Room / 机房", "Department / 部门", "Status / 状态", "Util% / 利用率",
              "kW / 功耗", "Move to / 迁往", "Replaced by / 已有申请")
+WHY = "Why / 理由"
 
 
 def _pct(value: float) -> str:
@@ -26,13 +27,14 @@ def _level_row(lv: dict[str, Any], zh: bool = True) -> list[str]:
             str(lv["with_portal"]), _pct(lv["share_portal"])]
 
 
-def _plan_row(step: dict[str, Any]) -> list[str]:
+def _plan_row(step: dict[str, Any], why: bool = False) -> list[str]:
     def num(v: Any) -> str:
         return "-" if v is None else f"{v:g}"
 
-    return [str(step["order"]), step["room"], step["department"], step["status"],
-            num(step["utilization_pct"]), num(step["power_kw"]),
-            step["target_platform"] or "none / 无", ", ".join(step["replaced_by"]) or "-"]
+    row = [str(step["order"]), step["room"], step["department"], step["status"],
+           num(step["utilization_pct"]), num(step["power_kw"]),
+           step["target_platform"] or "none / 无", ", ".join(step["replaced_by"]) or "-"]
+    return [*row, step.get("reason", "")] if why else row
 
 
 def bar_chart(levels: list[dict[str, Any]]) -> str:
@@ -82,7 +84,7 @@ def to_html(data: dict[str, Any]) -> str:
                        "Ids / 对象"), dup_rows)
         + "<h3>Migration plan / 迁移计划</h3>"
         f"<p>{escape(data.get('plan_order', ''))}</p>"
-        + _html_table(PLAN_HEAD, [_plan_row(s) for s in data.get("plan", [])])
+        + _html_table((*PLAN_HEAD, WHY), [_plan_row(s, why=True) for s in data.get("plan", [])])
     )
 
 
@@ -104,7 +106,7 @@ def to_markdown(data: dict[str, Any]) -> str:
         _md_table(("Kind", "Department", "Function or data set", "Ids"), dup_rows),
         "#### Migration plan / 迁移计划",
         data.get("plan_order", ""),
-        _md_table(PLAN_HEAD, [_plan_row(s) for s in data.get("plan", [])]),
+        _md_table((*PLAN_HEAD, WHY), [_plan_row(s, why=True) for s in data.get("plan", [])]),
     ])
 
 
@@ -128,7 +130,7 @@ def to_table(data: dict[str, Any]) -> str:
                        [[d["kind"], d["department"], d["key"], ", ".join(d["ids"])]
                         for d in data.get("duplicates", [])], [11, 22, 18, 41])
     plan = _text_table(PLAN_HEAD, [_plan_row(s) for s in data.get("plan", [])],
-                       [3, 20, 14, 9, 5, 4, 18, 13])
+                       [3, 22, 16, 9, 5, 4, 18, 13])
     return "\n\n".join([
         levels, "Duplicates / 重复建设", dups, "Migration plan / 迁移计划",
         _wrap(data.get("plan_order", ""), 100), plan,
