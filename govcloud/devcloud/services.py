@@ -197,4 +197,7 @@ def base_env(layout: Layout) -> dict[str, str]:
            # the first start writes .pyc files, later starts load them (see install.py)
            and k != "PYTHONDONTWRITEBYTECODE"}
     env["PATH"] = f"{layout.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    # glibc gives each thread its own malloc arena; threaded services (gthread, oslo thread
+    # pools) then hold memory per arena. Two arenas keep RSS down (the 2.5 GiB budget).
+    env["MALLOC_ARENA_MAX"] = "2"
     return env
