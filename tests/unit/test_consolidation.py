@@ -296,3 +296,21 @@ def test_human_formats_say_why_the_plan_is_ordered(tmp_path, fmt):
     assert "lowest" in text and "first" in text
     plan = text[text.index("Migration plan"):]
     assert plan.index("r2") < plan.index("r1")  # r2 (5 %) is migrated before r1 (50 %)
+
+
+def test_cli_applies_waivers_to_consolidation_findings(tmp_path):
+    waiver = """
+---
+apiVersion: govcloud/v1
+kind: Waiver
+metadata: {id: WVR-1}
+spec: {policy: GC-CON-002, target: MachineRoom/r2, reason: DR site until 2030,
+       approved_by: ops, expires: "2099-12-31"}
+"""
+    load_texts(tmp_path, base=BASE, docs=room("r1") + room("r2") + waiver)
+    result = CliRunner().invoke(app, ["consolidation", str(tmp_path), "-o", "json",
+                                      "--fail-on", "medium"])
+    findings = json.loads(result.stdout)["findings"]
+    (dup,) = [f for f in findings if f["policy"] == "GC-CON-002"]
+    assert dup["waived"] is True and dup["waiver"] == "WVR-1"
+    assert result.exit_code == 1  # GC-CON-001 on both rooms is not waived
