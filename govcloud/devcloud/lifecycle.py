@@ -207,7 +207,9 @@ def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
         venv = pool.submit(install.ensure_venv, layout)
         if cold:
             say("installing OpenStack into the service venv (uv, first time ~30-60 s)")
-        started = _start(layout, [*_stage(0), BY_NAME["rabbitmq"]], say)
+        started = _start(layout, [BY_NAME["epmd"]], say)
+        _wait(layout, [BY_NAME["epmd"]], say)  # RabbitMQ must find it at boot
+        started += _start(layout, [BY_NAME["mariadb"], BY_NAME["rabbitmq"]], say)
         _wait(layout, _stage(0), say)
         bootstrap.create_databases(layout, passwords["db"])
         if venv.result():

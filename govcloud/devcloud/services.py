@@ -109,7 +109,9 @@ def _rabbit_env(layout: Layout) -> dict[str, str]:
         # 2-core machine that is importing a dozen Python services at the same time).
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": (
             "-kernel inet_dist_use_interface {127,0,0,1} "
-            "+sbwt none +sbwtdcpu none +sbwtdio none"
+            "+sbwt none +sbwtdcpu none +sbwtdio none "
+            # never daemonize an epmd of its own: it would outlive `down` (ours is tracked)
+            "-start_epmd false"
         ),
         "RABBITMQ_CONFIG_FILE": str(layout.etc / "rabbitmq" / "rabbitmq.conf"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(layout.etc / "rabbitmq" / "enabled_plugins"),
