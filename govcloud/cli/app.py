@@ -186,7 +186,8 @@ def _register_subcommands() -> None:
     """Commands that live in their own modules (one module per outside system or area)."""
     import importlib
 
-    for module_name in ("consolidation_cmd", "harden_cmd", "devcloud_cmd", "log_cmd"):
+    for module_name in ("consolidation_cmd", "provision_cmd", "harden_cmd", "devcloud_cmd",
+                        "log_cmd"):
         try:
             module = importlib.import_module(f"govcloud.cli.{module_name}")
         except ModuleNotFoundError as exc:

@@ -49,6 +49,7 @@ def values(layout: Layout, passwords: dict[str, str]) -> dict[str, str]:
         "rabbit_password": passwords["rabbit"],
         "keystone_port": str(PORTS["keystone"]),
         "service_password": passwords["service"],
+        "fixed_key": passwords["keymgr"],
         "service_host": SERVICE_HOST,
         "os_user": getpass.getuser(),
     }

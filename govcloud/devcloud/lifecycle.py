@@ -32,6 +32,10 @@ from govcloud.errors import ExecutionError
 Progress = Callable[[str], None]
 
 
+# Bumped when registration gains something (v2: the encrypted volume type), so an existing
+# devcloud registers it at the next `up`.
+REGISTERED = "registered-v2"
+
 def _quiet(_msg: str) -> None:
     pass
 
@@ -161,7 +165,7 @@ def _result(future: Future) -> None:
 
 def is_up(layout: Layout) -> bool:
     """Every daemon runs and answers, and the one-time registration finished."""
-    if not (layout.stamps / "registered").exists():
+    if not (layout.stamps / REGISTERED).exists():
         return False
     for service in SERVICES:
         if service.name == "epmd" and procs.read(layout.pid_file("epmd")) is None:
@@ -231,7 +235,7 @@ def up(layout: Layout | None = None, progress: Progress = _quiet) -> UpResult:
     _wait(layout, [BY_NAME["rabbitmq"], *_stage(2), BY_NAME["nova-conductor"]], say)
     started += _start(layout, _stage(4), say)
     _wait(layout, [*_stage(3), *_stage(4)], say)
-    bootstrap.stamped(layout, "registered",
+    bootstrap.stamped(layout, REGISTERED,
                       lambda: bootstrap.register(layout, "resources", _spec(passwords)))
     say("cloud ready")
     path = clouds.install(passwords)

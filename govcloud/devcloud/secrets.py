@@ -13,7 +13,9 @@ from pathlib import Path
 
 # admin: keystone admin; user: the non-admin devcloud-user; service: the ``service`` user every
 # OpenStack service authenticates as; db: MariaDB's ``devcloud`` account; rabbit: RabbitMQ's.
-NAMES = ("admin", "user", "service", "db", "rabbit")
+# keymgr: the fixed key of nova's and cinder's ConfKeyManager (encrypted volumes without
+# barbican; devcloud only).
+NAMES = ("admin", "user", "service", "db", "rabbit", "keymgr")
 
 
 def load_or_create(path: Path) -> dict[str, str]:
@@ -24,7 +26,7 @@ def load_or_create(path: Path) -> dict[str, str]:
     missing = [name for name in NAMES if not current.get(name)]
     if missing:
         for name in missing:
-            current[name] = secrets.token_hex(16)
+            current[name] = secrets.token_hex(32 if name == "keymgr" else 16)
         write_private(path, json.dumps(current, indent=1) + "\n")
     return current
 

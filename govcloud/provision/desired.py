@@ -63,12 +63,22 @@ def _fields(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, freeze(v)) for k, v in values.items() if v is not None))
 
 
-def rule_name(group: str, rule: Mapping[str, Any]) -> str:
-    """Rules have no names in OpenStack: their content is their identity."""
+def rule_values(rule: Mapping[str, Any]) -> dict[str, Any]:
     bounds = parse_port(rule["port"]) if "port" in rule else None
-    ports = f"{bounds[0]}-{bounds[1]}" if bounds else "any"
-    return (f"{group}:{rule['direction']}:{rule.get('protocol', 'any')}:{ports}:"
-            f"{rule.get('remote', '0.0.0.0/0')}")
+    return {"direction": rule["direction"], "protocol": rule.get("protocol", "any"),
+            "port_min": bounds[0] if bounds else None, "port_max": bounds[1] if bounds else None,
+            "remote": rule.get("remote", "0.0.0.0/0")}
+
+
+def rule_name_of(group: str, values: Mapping[str, Any]) -> str:
+    """Rules have no names in OpenStack: their content is their identity."""
+    low, high = values.get("port_min"), values.get("port_max")
+    ports = "any" if low is None and high is None else f"{low}-{high}"
+    return f"{group}:{values['direction']}:{values['protocol']}:{ports}:{values['remote']}"
+
+
+def rule_name(group: str, rule: Mapping[str, Any]) -> str:
+    return rule_name_of(group, rule_values(rule))
 
 
 def request_resources(request: Document, catalog: Catalog) -> list[Resource]:
@@ -104,11 +114,8 @@ def request_resources(request: Document, catalog: Catalog) -> list[Resource]:
         add("security_group", group["name"], parent=tenant,
             description=group.get("description", ""))
         for rule in group.get("rules", []):
-            bounds = parse_port(rule["port"]) if "port" in rule else None
-            add("sg_rule", rule_name(group["name"], rule), parent=group["name"],
-                direction=rule["direction"], protocol=rule.get("protocol", "any"),
-                port_min=bounds[0] if bounds else None, port_max=bounds[1] if bounds else None,
-                remote=rule.get("remote", "0.0.0.0/0"))
+            values = rule_values(rule)
+            add("sg_rule", rule_name_of(group["name"], values), parent=group["name"], **values)
     for server in spec.get("servers", []):
         components = {f"govcloud:{slot}": comp
                       for slot, comp in sorted(server.get("components", {}).items())}

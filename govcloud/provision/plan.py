@@ -79,12 +79,15 @@ def _order(kind: str) -> int:
 
 
 def diff(desired: Iterable[Resource], actual: Iterable[Resource],
-         managed_requests: Iterable[str] | None = None) -> Plan:
+         managed_requests: Iterable[str] | None = None,
+         broken: dict[tuple[str, str, str], str] | None = None) -> Plan:
     """Creates, updates and replaces in dependency order, then deletes in reverse order.
 
     Only resources tagged with a request in ``managed_requests`` (default: the desired ones) are
-    ever deleted; untagged resources are left alone (``drift`` reports them).
+    ever deleted; untagged resources are left alone (``drift`` reports them). ``broken`` names
+    existing resources that cannot be used as they are (a server in ERROR): they are replaced.
     """
+    broken = broken or {}
     desired = list(desired)
     actual = list(actual)
     have = {r.key: r for r in actual}
@@ -99,6 +102,9 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
             forward.append(Action("create", resource))
             continue
         changes = _changes(current, resource)
+        if resource.key in broken:
+            forward.append(Action("replace", resource, tuple(changes), broken[resource.key]))
+            continue
         if not changes:
             unchanged += 1
             continue

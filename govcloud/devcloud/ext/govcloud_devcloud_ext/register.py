@@ -88,6 +88,19 @@ def resources(conn, spec):
             gateway_ip="203.0.113.1", is_dhcp_enabled=False,
             allocation_pools=[{"start": "203.0.113.10", "end": "203.0.113.250"}])
 
+    # An encrypted volume type (LUKS, front-end), as MLPS level-3 tenants ask for.
+    storage = conn.block_storage
+    vtype = storage.find_type("encrypted")
+    if vtype is None:
+        vtype = storage.create_type(name="encrypted", description="LUKS-encrypted volumes")
+    try:
+        current = storage.get_type_encryption(vtype.id)
+    except openstack.exceptions.NotFoundException:
+        current = None
+    if current is None or not getattr(current, "provider", None):
+        storage.create_type_encryption(vtype, provider="luks", cipher="aes-xts-plain64",
+                                       key_size=256, control_location="front-end")
+
     have = {i.name for i in image.images() if i.status == "active"}
     for name in IMAGES:
         if name in have:

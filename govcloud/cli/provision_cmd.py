@@ -1,0 +1,570 @@
+"""`govcloud plan | apply | drift | destroy` and `govcloud credentials`: requests onto OpenStack.
+
+Every command first loads and checks the requests (no API call for a request that fails its
+policies), then reads the cloud with one list call per resource type, diffs in memory
+(``govcloud.provision``) and, for apply/destroy, carries the plan out (``govcloud.cloud.apply``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from govcloud.cli.common import (
+    FailOnOpt,
+    PoliciesOpt,
+    check_fail_on,
+    command,
+    emit,
+    note,
+    record,
+)
+from govcloud.documents import Document
+from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, InputError
+from govcloud.provision.desired import Resource, desired_state
+from govcloud.provision.plan import Plan, diff, render_plan
+from govcloud.state import ensure_state_subdir, state_dir
+from govcloud.validate import Validated
+
+PLAN_FORMAT = "govcloud-plan"
+PathsArg = typer.Argument(..., help="Requests, and the inventory they refer to (files or "
+                          "folders); for apply also a saved plan file.")
+CloudOpt = typer.Option(None, "--os-cloud", help="Cloud in clouds.yaml (default: $OS_CLOUD, "
+                        "else each request's Platform cloud).")
+OutOpt = typer.Option(None, "--format", "-o", help="table (default on a terminal) or json.")
+YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
+WorkersOpt = typer.Option(8, "--parallel", min=1, max=64,
+                          help="Independent API calls in flight at once.")
+KeyOpt = typer.Option(None, "--credentials-key", help="File with the SM4 key (32 hex digits) of "
+                      "the credentials bundles (default: $GOVCLOUD_CREDENTIALS_KEY).")
+CredDirOpt = typer.Option(None, "--credentials-dir", help="Where credentials bundles go "
+                          "(default: <state>/credentials).")
+KeyOutOpt = typer.Option(..., "--out", help="Key file to create (mode 0600).")
+BundleArg = typer.Argument(..., help="A .gcb bundle written by apply.")
+OutFileOpt = typer.Option(None, "--out", help="Save the plan (JSON) for `apply PLANFILE`.")
+RefreshOpt = typer.Option(False, "--refresh", help="Read every project's quotas live "
+                          "(default: only where the recorded digest differs).")
+ApprovalsOpt = typer.Option(None, "--require-approvals", help="Trust file: refuse requests "
+                            "without valid department, ops and security signatures "
+                            "(`govcloud approve`).")
+VolTypeOpt = typer.Option("encrypted", "--encrypted-volume-type",
+                          help="Volume type used for `encrypted: true` volumes.")
+
+
+@dataclass
+class Target:
+    """The requests going to one cloud."""
+
+    cloud: str
+    requests: list[Document]
+
+    @property
+    def ids(self) -> set[str]:
+        return {r.id for r in self.requests}
+
+
+# ---------------------------------------------------------------- loading and gating
+
+
+def _split_plan_file(paths: list[Path]) -> tuple[list[Path], dict[str, Any] | None]:
+    docs, plan = [], None
+    for path in paths:
+        if path.is_file() and path.suffix == ".json":
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{path}: not a plan file ({exc})",
+                                 hint="pass a file written by `govcloud plan --out`") from exc
+            if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+                raise InputError(f"{path}: not a govcloud plan file",
+                                 hint="pass a file written by `govcloud plan --out`")
+            if plan is not None:
+                raise InputError("more than one plan file given", hint="pass one")
+            plan = data
+        else:
+            docs.append(path)
+    if plan is not None and not docs:
+        docs = [Path(p) for p in plan.get("paths", [])]
+    return docs, plan
+
+
+def _load(paths: list[Path]) -> Validated:
+    from govcloud.cli.app import load_documents
+
+    validated = load_documents(paths, 10 * 1024 * 1024)
+    if validated.all_errors:
+        for error in validated.all_errors[:20]:
+            note(f"{error}")
+        more = len(validated.all_errors) - 20
+        raise InputError(
+            f"{len(validated.all_errors)} invalid document error(s)"
+            + (f" ({more} more not shown)" if more > 0 else ""),
+            hint="fix them (`govcloud validate PATH` lists them all); nothing was sent to the "
+                 "cloud")
+    return validated
+
+
+def _gate(validated: Validated, policies: Path | None, fail_on: str) -> list[Document]:
+    """Requests that fail their policies at or above --fail-on stop everything before any call."""
+    from govcloud.check import run_check
+    from govcloud.policy import load_policies
+
+    requests = validated.catalog.of_kind("ResourceRequest")
+    if not requests:
+        raise InputError("no ResourceRequest under the given paths",
+                         hint="point at request files and the inventory they refer to")
+    report = run_check(validated, load_policies(policies), today=dt.date.today())
+    ids = {f"ResourceRequest/{r.id}" for r in requests}
+    blocking = [f for f in report.failing(fail_on) if f.target in ids]
+    if blocking:
+        for finding in blocking[:30]:
+            note(f"  {finding.severity:<8} {finding.policy:<12} {finding.target} "
+                 f"({finding.location}): {finding.message}")
+        refused = sorted({f.target.partition("/")[2] for f in blocking})
+        note(f"govcloud: refused: {len(blocking)} finding(s) at or above {fail_on} in "
+             f"{', '.join(refused)}; fix or waive them (`govcloud check`), or apply the others "
+             "alone. Nothing was sent to the cloud.")
+        raise typer.Exit(EXIT_FINDINGS)
+    return list(requests)
+
+
+def _targets(validated: Validated, requests: list[Document], os_cloud: str | None) -> list[Target]:
+    override = os_cloud or os.environ.get("OS_CLOUD")
+    by_cloud: dict[str, list[Document]] = {}
+    for request in requests:
+        cloud = override
+        if not cloud:
+            platform = validated.catalog.get("Platform", request.spec["platform"])
+            cloud = platform.spec["cloud"] if platform is not None else None
+        if not cloud:
+            raise InputError(f"request {request.id}: no cloud to send it to",
+                             hint="pass --os-cloud NAME or set OS_CLOUD")
+        by_cloud.setdefault(cloud, []).append(request)
+    return [Target(c, sorted(r, key=lambda d: d.id)) for c, r in sorted(by_cloud.items())]
+
+
+def request_digest(request: Document) -> str:
+    text = json.dumps(request.body, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- reading and planning
+
+
+@dataclass
+class Planned:
+    target: Target
+    cloud: Any  # govcloud.cloud.Cloud
+    desired: list[Resource]
+    snapshot: Any  # govcloud.cloud.read.Snapshot
+    plan: Plan
+
+
+def _plan_one(target: Target, validated: Validated, *, refresh: bool,
+              destroy: bool = False) -> Planned:
+    from govcloud.cloud import connect, read_cloud
+
+    cloud = connect(target.cloud)
+    desired = desired_state(validated.catalog, target.requests)
+    snap = read_cloud(cloud, desired, target.ids, refresh=refresh)
+    if snap.conflicts:
+        cloud.close()
+        raise CloudError(f"cloud {target.cloud}: {snap.conflicts[0]}",
+                         hint=f"{len(snap.conflicts)} conflict(s); nothing was changed")
+    plan = diff([] if destroy else desired, snap.resources, target.ids, snap.broken)
+    return Planned(target, cloud, desired, snap, plan)
+
+
+def _plan_json(planned: list[Planned], paths: list[Path], refresh: bool) -> dict[str, Any]:
+    return {
+        "format": PLAN_FORMAT,
+        "version": 1,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "paths": [str(p.resolve()) for p in paths],
+        "refresh": refresh,
+        "clouds": [
+            {"cloud": p.target.cloud, "fingerprint": p.plan.fingerprint,
+             "requests": {r.id: request_digest(r) for r in p.target.requests},
+             "summary": p.plan.summary(), "unchanged": p.plan.unchanged,
+             "actions": [a.to_json() for a in p.plan.actions]}
+            for p in planned
+        ],
+    }
+
+
+def _show(planned: list[Planned], fmt: str | None, paths: list[Path], refresh: bool) -> None:
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt not in ("table", "json"):
+        raise InputError(f"unknown format '{fmt}'", hint="use table or json")
+    if fmt == "json":
+        emit(json.dumps(_plan_json(planned, paths, refresh), indent=2, ensure_ascii=False), None)
+        return
+    blocks = []
+    for p in planned:
+        blocks.append(f"# cloud {p.target.cloud}: {', '.join(sorted(p.target.ids))}")
+        blocks.append(render_plan(p.plan))
+    emit("\n".join(blocks), None)
+
+
+@contextmanager
+def _cloud_lock(cloud: str) -> Iterator[None]:
+    """One apply/destroy per cloud at a time on this machine."""
+    path = ensure_state_subdir("locks") / f"{cloud}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"another govcloud apply or destroy is running on cloud {cloud}",
+                             hint="wait for it to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _progress() -> Any:
+    tty = sys.stderr.isatty()
+
+    def say(message: str) -> None:
+        if tty:
+            sys.stderr.write("\r\033[K" + message[:150])
+            sys.stderr.flush()
+        else:
+            note(message)
+
+    return say
+
+
+def _confirm(yes: bool, what: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"{what} needs confirmation", hint="pass --yes when not on a terminal")
+    if not typer.confirm(f"Do you want to {what}?", err=True):
+        note("cancelled; nothing was changed")
+        raise typer.Exit(0)
+
+
+def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
+             vol_type: str, workers: int, validated: Validated) -> Any:
+    from govcloud.cloud.apply import Executor, Options
+    from govcloud.provision import credentials
+
+    plan = planned.plan
+    needs_key = any(a.resource.kind == "user" and a.op in ("create", "replace")
+                    for a in plan.actions)
+    options = Options(workers=workers, encrypted_volume_type=vol_type,
+                      departments={r.spec["tenant"]: r.spec["department"]
+                                   for r in planned.target.requests})
+    if needs_key:
+        options.credentials_key = credentials.load_key(key_file)
+        options.credentials_dir = cred_dir or (state_dir() / "credentials")
+    executor = Executor(planned.cloud, planned.snapshot, options, _progress())
+    try:
+        return executor.run(plan)
+    finally:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+
+
+# ---------------------------------------------------------------- commands
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @command
+    def plan(
+        paths: list[Path] = PathsArg,
+        os_cloud: str = CloudOpt,
+        fmt: str = OutOpt,
+        out: Path = OutFileOpt,
+        refresh: bool = RefreshOpt,
+        policies: Path = PoliciesOpt,
+        fail_on: str = FailOnOpt,
+    ) -> None:
+        """What apply would create, change or delete on OpenStack for the requests."""
+        fail_on = check_fail_on(fail_on)
+        validated = _load(paths)
+        requests = _gate(validated, policies, fail_on)
+        planned = [_plan_one(t, validated, refresh=refresh)
+                   for t in _targets(validated, requests, os_cloud)]
+        try:
+            _show(planned, fmt, paths, refresh)
+            if out is not None:
+                emit(json.dumps(_plan_json(planned, paths, refresh), indent=2,
+                                ensure_ascii=False), out)
+            for p in planned:
+                note(f"cloud {p.target.cloud}: {p.plan.summary()} "
+                     f"({p.cloud.counter.total} API calls)")
+        finally:
+            for p in planned:
+                p.cloud.close()
+
+    @app.command()
+    @command
+    def apply(
+        paths: list[Path] = PathsArg,
+        os_cloud: str = CloudOpt,
+        yes: bool = YesOpt,
+        workers: int = WorkersOpt,
+        key_file: Path = KeyOpt,
+        cred_dir: Path = CredDirOpt,
+        vol_type: str = VolTypeOpt,
+        require_approvals: Path = ApprovalsOpt,
+        policies: Path = PoliciesOpt,
+        fail_on: str = FailOnOpt,
+    ) -> None:
+        """Make the cloud match the requests (idempotent; re-run after a failure to resume)."""
+        fail_on = check_fail_on(fail_on)
+        doc_paths, saved = _split_plan_file(paths)
+        validated = _load(doc_paths)
+        requests = _gate(validated, policies, fail_on)
+        if require_approvals is not None:
+            _check_approvals(requests, require_approvals)
+        refresh = bool(saved["refresh"]) if saved else True
+        targets = _targets(validated, requests, os_cloud)
+        planned = []
+        try:
+            for target in targets:
+                planned.append(_plan_one(target, validated, refresh=refresh))
+            if saved is not None:
+                _check_saved(saved, planned)
+            if all(p.plan.empty for p in planned):
+                for p in planned:
+                    note(f"cloud {p.target.cloud}: no changes; the cloud matches the requests "
+                         f"({p.cloud.counter.writes} write calls)")
+                record("apply", doc_paths, {"changes": 0})
+                return
+            _show(planned, "table", doc_paths, refresh) if sys.stdout.isatty() else None
+            _confirm(yes or saved is not None and yes, "apply these changes")
+            results: dict[str, Any] = {}
+            for p in planned:
+                with _cloud_lock(p.target.cloud):
+                    outcome = _execute(p, key_file, cred_dir, vol_type, workers, validated)
+                counts = p.plan.counts
+                note(f"cloud {p.target.cloud}: apply complete: {counts.get('create', 0)} "
+                     f"created, {counts.get('update', 0)} changed, "
+                     f"{counts.get('replace', 0)} replaced, {counts.get('delete', 0)} deleted "
+                     f"({p.cloud.counter.writes} write calls)")
+                for bundle in outcome.passwords_written:
+                    note(f"initial passwords of new users are in {bundle} (SM4-GCM; read with "
+                         "`govcloud credentials show`)")
+                results[p.target.cloud] = {"plan": p.plan.summary(),
+                                           "fingerprint": p.plan.fingerprint,
+                                           "writes": p.cloud.counter.writes}
+            record("apply", doc_paths, results)
+        finally:
+            for p in planned:
+                p.cloud.close()
+
+    @app.command()
+    @command
+    def drift(
+        paths: list[Path] = PathsArg,
+        os_cloud: str = CloudOpt,
+        fmt: str = OutOpt,
+    ) -> None:
+        """Managed resources that differ from their request, and unmanaged ones (exit 1)."""
+        validated = _load(paths)
+        requests = list(validated.catalog.of_kind("ResourceRequest"))
+        if not requests:
+            raise InputError("no ResourceRequest under the given paths",
+                             hint="point at request files and the inventory they refer to")
+        rows: list[dict[str, Any]] = []
+        for target in _targets(validated, requests, os_cloud):
+            planned = _plan_one(target, validated, refresh=True)
+            try:
+                rows.extend(drift_rows(planned))
+            finally:
+                planned.cloud.close()
+        _show_drift(rows, fmt)
+        record("drift", paths, {"drift": len(rows)})
+        if rows:
+            raise typer.Exit(EXIT_FINDINGS)
+
+    @app.command()
+    @command
+    def destroy(
+        paths: list[Path] = PathsArg,
+        os_cloud: str = CloudOpt,
+        yes: bool = YesOpt,
+        workers: int = WorkersOpt,
+    ) -> None:
+        """Remove what the requests created, in reverse order, and only that."""
+        validated = _load(paths)
+        requests = list(validated.catalog.of_kind("ResourceRequest"))
+        if not requests:
+            raise InputError("no ResourceRequest under the given paths",
+                             hint="point at request files and the inventory they refer to")
+        planned: list[Planned] = []
+        try:
+            for target in _targets(validated, requests, os_cloud):
+                p = _plan_one(target, validated, refresh=False, destroy=True)
+                planned.append(p)
+                foreign = [r for r in p.snapshot.resources
+                           if r.request not in target.ids]
+                if foreign:
+                    names = ", ".join(f"{r.kind} {r.name} (tenant {r.tenant})"
+                                      for r in foreign[:10])
+                    raise CloudError(
+                        f"cloud {target.cloud}: refusing to destroy: the projects hold "
+                        f"{len(foreign)} resource(s) govcloud did not create: {names}",
+                        hint="remove or move them first; destroy removes only what the "
+                             "requests created")
+            if all(p.plan.empty for p in planned):
+                note("nothing to destroy")
+                record("destroy", paths, {"changes": 0})
+                return
+            if sys.stdout.isatty():
+                _show(planned, "table", paths, False)
+            _confirm(yes, "destroy these resources")
+            for p in planned:
+                with _cloud_lock(p.target.cloud):
+                    _execute(p, None, None, "encrypted", workers, validated)
+                note(f"cloud {p.target.cloud}: destroy complete: {len(p.plan.actions)} "
+                     f"resource(s) removed ({p.cloud.counter.writes} write calls)")
+            record("destroy", paths, {p.target.cloud: p.plan.summary() for p in planned})
+        finally:
+            for p in planned:
+                p.cloud.close()
+
+    credentials_app = typer.Typer(help="Credentials bundles of the users apply creates "
+                                  "(SM4-GCM).", no_args_is_help=True)
+    app.add_typer(credentials_app, name="credentials")
+
+    @credentials_app.command("keygen")
+    @command
+    def keygen(out: Path = KeyOutOpt) -> None:
+        """Make a new SM4 key file for credentials bundles."""
+        from govcloud.provision.credentials import generate_key
+
+        if out.exists():
+            raise InputError(f"{out} exists", hint="choose another path; keys are not replaced")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(generate_key() + "\n")
+        note(f"wrote {out} (0600); keep it apart from the bundles")
+
+    @credentials_app.command("show")
+    @command
+    def show(
+        bundle: Path = BundleArg,
+        key_file: Path = KeyOpt,
+        fmt: str = OutOpt,
+    ) -> None:
+        """Decrypt a bundle and print its users' initial passwords (to stdout only)."""
+        from govcloud.provision.credentials import load_key, read_bundle
+
+        data = read_bundle(bundle, load_key(key_file))
+        users = sorted(data.get("users", {}).values(), key=lambda u: (u["tenant"], u["user"]))
+        if (fmt or ("table" if sys.stdout.isatty() else "json")) == "json":
+            emit(json.dumps({"department": data.get("department"), "users": users},
+                            indent=2, ensure_ascii=False), None)
+            return
+        lines = [f"{'TENANT':<28} {'USER':<24} {'CREATED':<26} PASSWORD"]
+        lines += [f"{u['tenant']:<28} {u['user']:<24} {u['created']:<26} {u['password']}"
+                  for u in users]
+        emit("\n".join(lines), None)
+
+
+def _check_saved(saved: dict[str, Any], planned: list[Planned]) -> None:
+    clouds = {c["cloud"]: c for c in saved.get("clouds", [])}
+    for p in planned:
+        entry = clouds.get(p.target.cloud)
+        if entry is None:
+            raise InputError(f"the plan file has no plan for cloud {p.target.cloud}",
+                             hint="run `govcloud plan --out` again")
+        digests = {r.id: request_digest(r) for r in p.target.requests}
+        if digests != entry.get("requests"):
+            raise InputError("the requests changed since the plan was made (stale plan)",
+                             hint="run `govcloud plan --out PLANFILE` again and review it")
+        if entry.get("fingerprint") != p.plan.fingerprint:
+            raise InputError(f"cloud {p.target.cloud} changed since the plan was made "
+                             "(stale plan)",
+                             hint="run `govcloud plan --out PLANFILE` again and review it")
+
+
+def _check_approvals(requests: list[Document], trust_file: Path) -> None:
+    try:
+        from govcloud.approvals import verify_approvals
+    except ModuleNotFoundError as exc:  # pragma: no cover - shipped together
+        raise InputError("approvals are not available in this build",
+                         hint="drop --require-approvals") from exc
+    problems = []
+    for request in requests:
+        for problem in verify_approvals(request, trust_file):
+            problems.append(f"{request.id}: {problem}")
+    if problems:
+        for problem in problems:
+            note(f"  {problem}")
+        note(f"govcloud: refused: {len(problems)} approval problem(s); nothing was sent to "
+             "the cloud. Collect the missing signatures with `govcloud approve`.")
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def drift_rows(planned: Planned) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    want = {r.key for r in planned.desired}
+    for action in planned.plan.actions:
+        r = action.resource
+        status = {"create": "missing", "update": "changed", "replace": "changed",
+                  "delete": "not requested"}[action.op]
+        rows.append({"cloud": planned.target.cloud, "status": status, "kind": r.kind,
+                     "name": r.name, "tenant": r.tenant, "request": r.request,
+                     "reason": action.reason,
+                     "changes": [{"field": f, "actual": _jsonable(a), "requested": _jsonable(d)}
+                                 for f, a, d in action.changes]})
+    for r in planned.snapshot.resources:
+        if r.key not in want and not r.request:
+            rows.append({"cloud": planned.target.cloud, "status": "unmanaged", "kind": r.kind,
+                         "name": r.name, "tenant": r.tenant, "request": None,
+                         "reason": "in a managed project but not created by govcloud",
+                         "changes": []})
+    return rows
+
+
+def _jsonable(value: Any) -> Any:
+    from govcloud.provision.plan import _plain
+
+    return _plain(value)
+
+
+def _show_drift(rows: list[dict[str, Any]], fmt: str | None) -> None:
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt not in ("table", "json"):
+        raise InputError(f"unknown format '{fmt}'", hint="use table or json")
+    summary: dict[str, int] = {}
+    for row in rows:
+        summary[row["status"]] = summary.get(row["status"], 0) + 1
+    if fmt == "json":
+        emit(json.dumps({"version": 1, "drift": rows, "summary": summary}, indent=2,
+                        ensure_ascii=False), None)
+        return
+    if not rows:
+        emit("No drift: the cloud matches the requests.", None)
+        return
+    lines = []
+    for row in rows:
+        lines.append(f"{row['status']:<14} {row['kind']:<17} {row['name']} "
+                     f"(tenant {row['tenant']}, {row['request'] or 'unmanaged'})")
+        for change in row["changes"]:
+            lines.append(f"    {change['field']}: requested "
+                         f"{json.dumps(change['requested'], ensure_ascii=False)}, actual "
+                         f"{json.dumps(change['actual'], ensure_ascii=False)}")
+    lines.append("Drift: " + ", ".join(f"{v} {k}" for k, v in sorted(summary.items())) + ".")
+    emit("\n".join(lines), None)
+
+
+__all__ = ["EXIT_USAGE", "register"]

@@ -1,0 +1,522 @@
+"""Carry out a plan on the cloud: stage by stage in dependency order, in parallel within a stage.
+
+Every create tags its resource with ``govcloud:request`` in the same call where the API allows
+(servers and volumes: metadata; projects: tags; users and rules: description); neutron objects
+get their tags right after. Names are deterministic, so a crash between any two calls leaves
+resources a re-run finds by name and adopts, never duplicates.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from govcloud.cloud.read import QUOTA_KEYS, QUOTA_TAG, Snapshot, quota_digest
+from govcloud.cloud.session import Cloud, step
+from govcloud.errors import CloudError
+from govcloud.provision import credentials
+from govcloud.provision.desired import KINDS_ORDER, REQUEST_TAG, Resource
+from govcloud.provision.plan import Action, Plan
+
+Key = tuple[str, str, str]
+WAIT_S = 300.0
+
+
+@dataclass
+class Options:
+    workers: int = 8
+    timeout_s: float = WAIT_S
+    encrypted_volume_type: str = "encrypted"
+    credentials_dir: Path | None = None
+    credentials_key: bytes | None = None
+    departments: dict[str, str] = field(default_factory=dict)  # tenant -> department
+
+
+@dataclass
+class Outcome:
+    done: list[Action] = field(default_factory=list)
+    passwords_written: list[str] = field(default_factory=list)  # bundle paths (no secrets)
+
+
+class Executor:
+    def __init__(self, cloud: Cloud, snap: Snapshot, options: Options,
+                 progress: Callable[[str], None] = lambda _: None) -> None:
+        self.cloud = cloud
+        self.conn = cloud.conn
+        self.snap = snap
+        self.ids: dict[Key, str] = dict(snap.ids)
+        self.opts = options
+        self.progress = progress
+        self.outcome = Outcome()
+        self._lock = threading.Lock()
+        self._cache: dict[str, Any] = {}
+        self._members: set[str] = set(snap.ops_member_of)
+
+    # ---- lookups (each list call at most once per run)
+
+    def _once(self, name: str, load: Callable[[], Any]) -> Any:
+        with self._lock:
+            if name not in self._cache:
+                self._cache[name] = load()
+            return self._cache[name]
+
+    def _flavor(self, tenant: str, name: str) -> str:
+        flavors = self._once("flavors", lambda: {f.name: f.id for f in
+                                                 self.conn.compute.flavors(details=False)})
+        if name not in flavors:
+            raise CloudError(f"tenant {tenant}: flavor '{name}' does not exist on cloud "
+                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(flavors))}")
+        return str(flavors[name])
+
+    def _image(self, tenant: str, name: str) -> str:
+        images = self._once("images", lambda: {i.name: i.id for i in self.conn.image.images()
+                                               if i.status == "active"})
+        if name not in images:
+            raise CloudError(f"tenant {tenant}: image '{name}' does not exist on cloud "
+                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(images))}")
+        return str(images[name])
+
+    def _external_network(self, tenant: str) -> str:
+        nets = self._once("external", lambda: [n.id for n in self.conn.network.networks(
+            is_router_external=True)])
+        if not nets:
+            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no external network "
+                             "for the router's gateway", hint="create one (router:external)")
+        return str(nets[0])
+
+    def _role(self, name: str) -> str:
+        roles = self._once("roles", lambda: {r.name: r.id for r in self.conn.identity.roles()})
+        if name not in roles:
+            raise CloudError(f"role '{name}' does not exist on cloud {self.cloud.name}",
+                             hint=f"use one of {', '.join(sorted(roles))}")
+        return str(roles[name])
+
+    def _volume_type(self, tenant: str) -> str:
+        name = self.opts.encrypted_volume_type
+        found = self._once("vtype", lambda: self.conn.block_storage.find_type(name))
+        if found is None:
+            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no volume type "
+                             f"'{name}' for encrypted volumes",
+                             hint="create one with an encryption spec, or pass "
+                                  "--encrypted-volume-type NAME")
+        return str(found.id)
+
+    def id_of(self, tenant: str, kind: str, name: str) -> str:
+        ident = self.ids.get((tenant, kind, name))
+        if not ident:
+            raise CloudError(f"tenant {tenant}: {kind} {name} is missing",
+                             hint="re-run plan: something was deleted meanwhile")
+        return ident
+
+    def project(self, tenant: str) -> str:
+        return self.id_of(tenant, "project", tenant)
+
+    def scoped(self, tenant: str) -> Any:
+        """A connection in the tenant's project; govcloud's own user gets ``member`` there."""
+        pid = self.project(tenant)
+        with self._lock:
+            needs = pid not in self._members
+        if needs:
+            with step(tenant, "project", "grant govcloud's user member role"):
+                self.conn.identity.assign_project_role_to_user(pid, self.cloud.user_id,
+                                                               self._role("member"))
+            with self._lock:
+                self._members.add(pid)
+        return self.cloud.scoped(pid)
+
+    # ---- the run
+
+    def run(self, plan: Plan) -> Outcome:
+        forward = [a for a in plan.actions if a.op != "delete"]
+        backward = [a for a in plan.actions if a.op == "delete"]
+        replaced = [Action("delete", self.snap_resource(a.resource), reason=a.reason)
+                    for a in forward if a.op == "replace"]
+        total = len(plan.actions) + len(replaced)
+        done = 0
+        # Replacements first lose their old resource (reverse order), then everything forward.
+        for stage in _stages(replaced, reverse=True) + _stages(forward) + _stages(
+                backward, reverse=True):
+            done += self._stage(stage, done, total)
+        return self.outcome
+
+    def snap_resource(self, desired: Resource) -> Resource:
+        for r in self.snap.resources:
+            if r.key == desired.key:
+                return r
+        return desired
+
+    def _stage(self, actions: list[Action], done: int, total: int) -> int:
+        errors: list[BaseException] = []
+        counter = [done]
+
+        def one(action: Action) -> None:
+            r = action.resource
+            try:
+                self._do(action)
+            except BaseException as exc:  # noqa: BLE001 - collected, first one raised
+                with self._lock:
+                    errors.append(exc)
+                return
+            with self._lock:
+                counter[0] += 1
+                self.outcome.done.append(action)
+                self.progress(f"[{counter[0]}/{total}] {action.op} {r.kind} {r.name} "
+                              f"(tenant {r.tenant})")
+
+        if len(actions) == 1 or self.opts.workers <= 1:
+            for action in actions:
+                one(action)
+                if errors:
+                    break
+        else:
+            with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
+                list(pool.map(one, actions))
+        if errors:
+            first = errors[0]
+            if isinstance(first, CloudError):
+                raise first
+            raise CloudError(f"apply failed: {type(first).__name__}") from first
+        return len(actions)
+
+    def _do(self, action: Action) -> None:
+        r = action.resource
+        op = "create" if action.op == "replace" else action.op
+        handler = getattr(self, f"{op}_{r.kind}")
+        with step(r.tenant, f"{r.kind} {r.name}", op):
+            handler(r, action)
+
+    def _remember(self, r: Resource, ident: str) -> None:
+        with self._lock:
+            self.ids[r.key] = ident
+
+    def _wait(self, what: str, tenant: str, probe: Callable[[], str | None],
+              ok: set[str], bad: set[str]) -> None:
+        deadline = time.monotonic() + self.opts.timeout_s
+        delay = 0.5
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = probe()
+            except Exception as exc:  # noqa: BLE001 - a dropped poll is retried, not fatal
+                if "NotFound" in type(exc).__name__:
+                    raise
+                time.sleep(delay)
+                continue
+            if status is not None and status.lower() in ok:
+                return
+            if status is not None and status.lower() in bad:
+                raise CloudError(f"tenant {tenant}: {what} went to {status}",
+                                 hint="see the service's log; re-run apply to replace it")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+        raise CloudError(f"tenant {tenant}: {what} still {status} after "
+                         f"{self.opts.timeout_s:.0f} s", hint="re-run apply; it resumes")
+
+    # ---- projects, quotas, users
+
+    def create_project(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        project = self.conn.identity.create_project(
+            name=r.name, domain_id="default", description=f.get("description", ""),
+            tags=sorted(f["tags"]))
+        self._remember(r, project.id)
+        with self._lock:
+            self._cache[f"tags:{r.tenant}"] = list(project.tags or [])
+
+    def update_project(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        keep = [t for t in self._tags(r.tenant)
+                if not t.startswith("govcloud:") or t.startswith(QUOTA_TAG + "=")]
+        tags = sorted(set(keep) | set(f["tags"]))
+        self.conn.identity.update_project(self.project(r.tenant),
+                                          description=f.get("description", ""), tags=tags)
+        with self._lock:
+            self._cache[f"tags:{r.tenant}"] = tags
+
+    def delete_project(self, r: Resource, action: Action) -> None:
+        pid = self.id_of(r.tenant, "project", r.name)
+        for group in self.conn.network.security_groups(project_id=pid, name="default"):
+            self.conn.network.delete_security_group(group, if_revision=None)
+        self.cloud.forget_scoped(pid)
+        self.conn.identity.delete_project(pid, ignore_missing=True)
+
+    def _tags(self, tenant: str) -> list[str]:
+        with self._lock:
+            cached = self._cache.get(f"tags:{tenant}")
+        if cached is not None:
+            return list(cached)
+        tags = self.snap.extra.get((tenant, "project", tenant), {}).get("tags", [])
+        return list(tags)
+
+    def create_quota(self, r: Resource, action: Action) -> None:
+        pid = self.project(r.tenant)
+        by_service: dict[str, dict[str, Any]] = {}
+        for key, value in r.fields:
+            service, name = QUOTA_KEYS[key]
+            by_service.setdefault(service, {})[name] = value
+        if "compute" in by_service:
+            self.conn.compute.update_quota_set(pid, **by_service["compute"])
+        if "volume" in by_service:
+            self.conn.block_storage.update_quota_set(pid, **by_service["volume"])
+        if "network" in by_service:
+            self.conn.network.update_quota(pid, **by_service["network"])
+        # Only after the quotas: the tag tells a later plan they need not be read again.
+        tags = [t for t in self._tags(r.tenant) if not t.startswith(QUOTA_TAG + "=")]
+        tags.append(f"{QUOTA_TAG}={quota_digest(r.field_map())}")
+        self.conn.identity.update_project(pid, tags=sorted(tags))
+        with self._lock:
+            self._cache[f"tags:{r.tenant}"] = sorted(tags)
+
+    update_quota = create_quota
+
+    def delete_quota(self, r: Resource, action: Action) -> None:
+        """Quotas go with their project; nothing to remove on their own."""
+
+    def create_user(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        opts = self.opts
+        if opts.credentials_dir is None or opts.credentials_key is None:
+            raise CloudError(f"tenant {r.tenant}: user {r.name}: no credentials bundle to hold "
+                             "its initial password", hint="pass --credentials-key")
+        password = credentials.new_password()
+        path = credentials.put_password(opts.credentials_dir, opts.credentials_key,
+                                        opts.departments.get(r.tenant, r.tenant), r.tenant,
+                                        r.name, password)
+        attrs: dict[str, Any] = {"email": f["email"]} if f.get("email") else {}
+        user = self.conn.identity.create_user(
+            name=r.name, password=password, domain_id="default",
+            default_project_id=self.project(r.tenant),
+            description=f"managed by govcloud {REQUEST_TAG}={r.request}", **attrs)
+        del password
+        self._remember(r, user.id)
+        with self._lock:
+            if str(path) not in self.outcome.passwords_written:
+                self.outcome.passwords_written.append(str(path))
+
+    def update_user(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        self.conn.identity.update_user(self.id_of(r.tenant, "user", r.name),
+                                       email=f.get("email"))
+
+    def delete_user(self, r: Resource, action: Action) -> None:
+        self.conn.identity.delete_user(self.id_of(r.tenant, "user", r.name), ignore_missing=True)
+
+    def create_role_assignment(self, r: Resource, action: Action) -> None:
+        user, _, role = r.name.rpartition(":")
+        self.conn.identity.assign_project_role_to_user(
+            self.project(r.tenant), self.id_of(r.tenant, "user", user), self._role(role))
+
+    def delete_role_assignment(self, r: Resource, action: Action) -> None:
+        uid, pid, rid = self.id_of(r.tenant, "role_assignment", r.name).split(":")
+        self.conn.identity.unassign_project_role_from_user(pid, uid, rid)
+
+    # ---- network
+
+    def _tag(self, resource: Any, r: Resource) -> None:
+        self.conn.network.set_tags(resource, [f"{REQUEST_TAG}={r.request}"])
+
+    def create_network(self, r: Resource, action: Action) -> None:
+        net = self.conn.network.create_network(name=r.name, project_id=self.project(r.tenant))
+        self._remember(r, net.id)
+        self._tag(net, r)
+
+    def delete_network(self, r: Resource, action: Action) -> None:
+        self.conn.network.delete_network(self.id_of(r.tenant, "network", r.name),
+                                         ignore_missing=True)
+
+    def create_subnet(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        sub = self.conn.network.create_subnet(
+            name=r.name, network_id=self.id_of(r.tenant, "network", r.parent or ""),
+            cidr=f["cidr"], ip_version=6 if ":" in f["cidr"] else 4,
+            project_id=self.project(r.tenant))
+        self._remember(r, sub.id)
+        self._tag(sub, r)
+
+    def delete_subnet(self, r: Resource, action: Action) -> None:
+        self.conn.network.delete_subnet(self.id_of(r.tenant, "subnet", r.name),
+                                        ignore_missing=True)
+
+    def create_router(self, r: Resource, action: Action) -> None:
+        attrs: dict[str, Any] = {}
+        if r.field_map().get("external_gateway"):
+            attrs["external_gateway_info"] = {"network_id": self._external_network(r.tenant)}
+        router = self.conn.network.create_router(name=r.name, project_id=self.project(r.tenant),
+                                                 **attrs)
+        self._remember(r, router.id)
+        self._tag(router, r)
+
+    def delete_router(self, r: Resource, action: Action) -> None:
+        rid = self.id_of(r.tenant, "router", r.name)
+        # Interfaces govcloud did not make would block the delete: say so instead of forcing.
+        self.conn.network.delete_router(rid, ignore_missing=True)
+
+    def create_router_interface(self, r: Resource, action: Action) -> None:
+        router, _, subnet = r.name.partition(":")
+        self.conn.network.add_interface_to_router(
+            self.id_of(r.tenant, "router", router),
+            subnet_id=self.id_of(r.tenant, "subnet", subnet))
+
+    def delete_router_interface(self, r: Resource, action: Action) -> None:
+        extra = self.snap.extra.get(r.key, {})
+        self.conn.network.remove_interface_from_router(extra["router_id"],
+                                                       subnet_id=extra["subnet_id"])
+
+    def create_security_group(self, r: Resource, action: Action) -> None:
+        group = self.conn.network.create_security_group(
+            name=r.name, description=r.field_map().get("description", ""),
+            project_id=self.project(r.tenant))
+        self._remember(r, group.id)
+        self._tag(group, r)
+
+    def update_security_group(self, r: Resource, action: Action) -> None:
+        self.conn.network.update_security_group(
+            self.id_of(r.tenant, "security_group", r.name),
+            description=r.field_map().get("description", ""))
+
+    def delete_security_group(self, r: Resource, action: Action) -> None:
+        self.conn.network.delete_security_group(
+            self.id_of(r.tenant, "security_group", r.name), ignore_missing=True)
+
+    def create_sg_rule(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        remote = f.get("remote", "0.0.0.0/0")
+        rule = self.conn.network.create_security_group_rule(
+            security_group_id=self.id_of(r.tenant, "security_group", r.parent or ""),
+            direction=f["direction"],
+            protocol=None if f.get("protocol") in (None, "any") else f["protocol"],
+            port_range_min=f.get("port_min"), port_range_max=f.get("port_max"),
+            remote_ip_prefix=remote, ethertype="IPv6" if ":" in remote else "IPv4",
+            description=f"{REQUEST_TAG}={r.request}", project_id=self.project(r.tenant))
+        self._remember(r, rule.id)
+
+    def delete_sg_rule(self, r: Resource, action: Action) -> None:
+        self.conn.network.delete_security_group_rule(self.id_of(r.tenant, "sg_rule", r.name),
+                                                     ignore_missing=True)
+
+    # ---- compute and storage
+
+    def create_server(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        conn = self.scoped(r.tenant)
+        groups = sorted(f.get("security_groups", ("default",)))
+        server = conn.compute.create_server(
+            name=r.name, flavor_id=self._flavor(r.tenant, f["flavor"]),
+            image_id=self._image(r.tenant, f["image"]),
+            networks=[{"uuid": self.id_of(r.tenant, "network", f["network"])}],
+            security_groups=[{"name": g} for g in groups],
+            metadata=_plain_map(f.get("metadata", ())))
+        self._remember(r, server.id)
+        self._wait_server(r, server.id)
+
+    def _wait_server(self, r: Resource, ident: str) -> None:
+        compute = self.conn.compute
+        self._wait(f"server {r.name}", r.tenant,
+                   lambda: compute.get_server(ident).status, {"active"}, {"error"})
+
+    def update_server(self, r: Resource, action: Action) -> None:
+        sid = self.id_of(r.tenant, "server", r.name)
+        changed = {name for name, _, _ in action.changes}
+        compute = self.conn.compute
+        if "metadata" in changed:
+            want = _plain_map(r.field_map().get("metadata", ()))
+            have = dict(self.snap.extra.get(r.key, {}).get("metadata", {}))
+            extra = [k for k in have if k not in want]
+            if extra:
+                compute.delete_server_metadata(sid, extra)
+            if any(have.get(k) != v for k, v in want.items()):
+                compute.set_server_metadata(sid, **want)
+        if "security_groups" in changed:
+            old, new = next((a, d) for n, a, d in action.changes if n == "security_groups")
+            conn = self.scoped(r.tenant)
+            for group in sorted(set(new) - set(old or ())):
+                conn.compute.add_security_group_to_server(sid, {"name": group})
+            for group in sorted(set(old or ()) - set(new)):
+                conn.compute.remove_security_group_from_server(sid, {"name": group})
+
+    def delete_server(self, r: Resource, action: Action) -> None:
+        sid = self.id_of(r.tenant, "server", r.name)
+        compute = self.conn.compute
+        compute.delete_server(sid, ignore_missing=True)
+
+        def status() -> str | None:
+            found = compute.find_server(sid, ignore_missing=True, all_projects=True)
+            return "deleted" if found is None else found.status
+
+        self._wait(f"server {r.name} deletion", r.tenant, status, {"deleted"}, set())
+
+    def create_volume(self, r: Resource, action: Action) -> None:
+        f = r.field_map()
+        attrs: dict[str, Any] = {}
+        if f.get("encrypted"):
+            attrs["volume_type"] = self._volume_type(r.tenant)
+        conn = self.scoped(r.tenant)
+        volume = conn.block_storage.create_volume(name=r.name, size=f["size_gb"],
+                                                  metadata={REQUEST_TAG: r.request}, **attrs)
+        self._remember(r, volume.id)
+        storage = self.conn.block_storage
+        self._wait(f"volume {r.name}", r.tenant, lambda: storage.get_volume(volume.id).status,
+                   {"available"}, {"error"})
+
+    def update_volume(self, r: Resource, action: Action) -> None:
+        vid = self.id_of(r.tenant, "volume", r.name)
+        size = r.field_map()["size_gb"]
+        storage = self.scoped(r.tenant).block_storage
+        storage.extend_volume(vid, size)
+        self._wait(f"volume {r.name} extension", r.tenant,
+                   lambda: storage.get_volume(vid).status, {"available", "in-use"},
+                   {"error_extending", "error"})
+
+    def delete_volume(self, r: Resource, action: Action) -> None:
+        vid = self.id_of(r.tenant, "volume", r.name)
+        storage = self.conn.block_storage
+        storage.delete_volume(vid, ignore_missing=True)
+
+        def status() -> str | None:
+            found = storage.find_volume(vid, ignore_missing=True, all_projects=True)
+            return "deleted" if found is None else found.status
+
+        self._wait(f"volume {r.name} deletion", r.tenant, status, {"deleted"}, {"error_deleting"})
+
+    def create_volume_attachment(self, r: Resource, action: Action) -> None:
+        volume, _, server = r.name.partition(":")
+        vid = self.id_of(r.tenant, "volume", volume)
+        sid = self.id_of(r.tenant, "server", server)
+        self._wait_server(Resource("server", server, r.tenant, r.request), sid)
+        conn = self.scoped(r.tenant)
+        conn.compute.create_volume_attachment(sid, volume_id=vid)
+        storage = self.conn.block_storage
+        self._wait(f"attachment of volume {volume} to {server}", r.tenant,
+                   lambda: storage.get_volume(vid).status, {"in-use"}, {"error_attaching"})
+
+    def delete_volume_attachment(self, r: Resource, action: Action) -> None:
+        extra = self.snap.extra.get(r.key, {})
+        vid, sid = extra["volume_id"], extra["server_id"]
+        conn = self.scoped(r.tenant)
+        conn.compute.delete_volume_attachment(sid, vid, ignore_missing=True)
+        storage = self.conn.block_storage
+        self._wait(f"detachment of volume {r.name}", r.tenant,
+                   lambda: storage.get_volume(vid).status, {"available"}, {"error_detaching"})
+
+
+def _plain_map(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {str(k): str(v) for k, v in value}
+
+
+def _stages(actions: list[Action], reverse: bool = False) -> list[list[Action]]:
+    order = list(KINDS_ORDER)
+    if reverse:
+        order.reverse()
+    out = []
+    for kind in order:
+        stage = [a for a in actions if a.resource.kind == kind]
+        if stage:
+            out.append(stage)
+    return out

@@ -1,0 +1,134 @@
+"""Connections to a cloud through openstacksdk, with every HTTP call counted.
+
+The count comes from a requests response hook on the keystoneauth session, so it is the number
+of calls that really went over the wire (token requests excluded), for the no-op guarantees
+(`apply` twice makes zero write calls) and the bench.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from govcloud.errors import CloudError, InputError
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class CallCounter:
+    reads: int = 0
+    writes: int = 0
+    auth: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def hook(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        request = response.request
+        method = (request.method or "GET").upper()
+        with self._lock:
+            if "/auth/tokens" in (request.url or ""):
+                self.auth += 1
+            elif method in WRITE_METHODS:
+                self.writes += 1
+            else:
+                self.reads += 1
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+        return response
+
+    @property
+    def total(self) -> int:
+        return self.reads + self.writes
+
+    def as_dict(self) -> dict[str, int]:
+        return {"reads": self.reads, "writes": self.writes, "auth": self.auth}
+
+
+class Cloud:
+    """One admin connection to a named cloud, plus project-scoped ones made on demand."""
+
+    def __init__(self, name: str, conn: Any, counter: CallCounter) -> None:
+        self.name = name
+        self.conn = conn
+        self.counter = counter
+        self._scoped: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def user_id(self) -> str:
+        return str(self.conn.current_user_id)
+
+    def scoped(self, project_id: str) -> Any:
+        """A connection scoped to a tenant project (nova and cinder create in the token's
+        project). The admin user needs a role there: apply assigns ``member``."""
+        with self._lock:
+            conn = self._scoped.get(project_id)
+            if conn is None:
+                # A dict: a bare string would be taken as a project *name*.
+                conn = self.conn.connect_as_project({"id": project_id, "domain_id": "default"})
+                _count(conn, self.counter)
+                self._scoped[project_id] = conn
+            return conn
+
+    def forget_scoped(self, project_id: str) -> None:
+        with self._lock:
+            conn = self._scoped.pop(project_id, None)
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        for conn in self._scoped.values():
+            conn.close()
+        self._scoped.clear()
+        self.conn.close()
+
+
+def _count(conn: Any, counter: CallCounter) -> None:
+    session = conn.session.session  # keystoneauth Session -> requests.Session
+    session.hooks.setdefault("response", []).append(counter.hook)
+
+
+def connect(name: str, counter: CallCounter | None = None) -> Cloud:
+    """Open ``name`` from clouds.yaml; a missing cloud is the user's to fix (exit 2)."""
+    import openstack
+    import openstack.config.exceptions
+    import openstack.exceptions
+
+    counter = counter or CallCounter()
+    try:
+        conn = openstack.connect(cloud=name)
+        _count(conn, counter)
+        conn.authorize()
+    except openstack.config.exceptions.OpenStackConfigException as exc:
+        raise InputError(f"cloud '{name}' is not in clouds.yaml ({_first_line(exc)})",
+                         hint="pass --os-cloud NAME of an entry in clouds.yaml, "
+                              "or run `govcloud devcloud up` for the local one") from exc
+    except openstack.exceptions.SDKException as exc:
+        raise CloudError(f"cloud '{name}': cannot authenticate: {_first_line(exc)}",
+                         hint="check the endpoint and credentials in clouds.yaml") from exc
+    except Exception as exc:  # keystoneauth connection errors are not SDKExceptions
+        raise CloudError(f"cloud '{name}': unreachable: {_first_line(exc)}",
+                         hint="is the cloud up? (`govcloud devcloud status` for devcloud)"
+                         ) from exc
+    return Cloud(name, conn, counter)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+@contextmanager
+def step(tenant: str, resource: str, what: str) -> Iterator[None]:
+    """Turn any SDK/transport failure into one line naming tenant, resource and step."""
+    try:
+        yield
+    except CloudError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the SDK raises many unrelated types
+        raise CloudError(f"tenant {tenant}: {resource}: {what} failed: {_first_line(exc)}",
+                         hint="fix the cause and re-run apply; it resumes where it stopped"
+                         ) from exc
