@@ -64,6 +64,38 @@ def _request(spec: dict[str, Any], catalog: Catalog) -> None:
         ]
 
 
+def _approved_request(spec: Mapping[str, Any], catalog: Catalog) -> Document | None:
+    """The ResourceRequest a live project was provisioned from: by its request tag, else by
+    tenant name (a project created by hand under a requested name is still judged by it)."""
+    request = catalog.get("ResourceRequest", str(spec.get("request", "")))
+    if request is not None:
+        return request
+    name = spec.get("name")
+    return next(
+        (r for r in catalog.of_kind("ResourceRequest") if r.spec.get("tenant") == name), None
+    )
+
+
+def _cloud_project(spec: dict[str, Any], catalog: Catalog) -> None:
+    """Fold the approved quotas into a CloudProject: ``approved_quotas`` and ``quota_excess``
+    (``[{quota, actual, approved}]`` for each quota set above what was approved; -1 is
+    unlimited), so "quota above the approval" is a plain JSON Schema rule."""
+    if "approved_quotas" not in spec:
+        request = _approved_request(spec, catalog)
+        if request is None or not isinstance(request.spec.get("quotas"), Mapping):
+            return
+        spec["approved_quotas"] = dict(request.spec["quotas"])
+    approved, actual = spec["approved_quotas"], spec.get("quotas") or {}
+    excess = []
+    for key, limit in sorted(approved.items()):
+        value = actual.get(key)
+        if value is None or limit == -1:
+            continue
+        if value == -1 or value > limit:
+            excess.append({"quota": key, "actual": value, "approved": limit})
+    spec["quota_excess"] = excess
+
+
 def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
     """The resolved document (a new top-level dict; untouched subtrees are shared)."""
     body = dict(doc.body)
@@ -74,6 +106,8 @@ def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
         )
     if doc.kind == "ResourceRequest":
         _request(spec, catalog)
+    elif doc.kind == "CloudProject":
+        _cloud_project(spec, catalog)
     elif doc.kind == "System" and "components" in spec:
         spec["components"] = _components(spec["components"], catalog)
     body["spec"] = spec
