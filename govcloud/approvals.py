@@ -143,6 +143,22 @@ def load_approvals(path: Path) -> list[dict[str, Any]]:
     return [a for a in items if isinstance(a, dict)]
 
 
+def load_requests(request_file: str | os.PathLike[str]) -> list[Document]:
+    """The ResourceRequests of one file, schema-checked (references to departments and
+    platforms are `validate`'s business: an approval needs only the request itself)."""
+    from govcloud.loader import load_file
+    from govcloud.validate import schema_errors
+
+    loaded = load_file(Path(request_file))
+    problems = list(loaded.input_errors) + list(loaded.errors)
+    for doc in loaded.documents:
+        problems.extend(schema_errors(doc))
+    if problems:
+        raise InputError(str(problems[0]), hint="fix the request before approving it "
+                         "(`govcloud validate` lists every error)")
+    return [d for d in loaded.documents if d.kind == "ResourceRequest"]
+
+
 def sign_request(doc: Document, role: str, key: Ed25519PrivateKey,
                  signer: str | None = None) -> dict[str, Any]:
     if role not in ROLES:

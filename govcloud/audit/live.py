@@ -17,6 +17,7 @@ keys are.
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -180,16 +181,21 @@ class _Reader:
         self.conn = conn
         self.cloud = cloud
         self.calls = 0
+        self._lock = threading.Lock()  # quotas are read from a few threads
+
+    def _count(self) -> None:
+        with self._lock:
+            self.calls += 1
 
     def list(self, what: str, fn: Callable[..., Iterable[Any]], **query: Any) -> list[Any]:
-        self.calls += 1
+        self._count()
         try:
             return list(fn(**query))
         except Exception as exc:  # openstacksdk and keystoneauth raise many types
             raise cloud_error(self.cloud, what, exc) from exc
 
     def one(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
-        self.calls += 1
+        self._count()
         try:
             return fn(*args)
         except Exception as exc:

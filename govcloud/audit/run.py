@@ -124,8 +124,30 @@ def _with_context(finding: Finding, catalog: Catalog) -> Finding:
             tenant = doc.spec.get("tenant")
             prefix = f"{where} '{name}'" + (
                 f" of tenant '{tenant}'" if tenant and kind != "CloudProject" else "")
+            rule = _rule_at(doc, finding.path)
+            if rule is not None:
+                evidence = describe_rule(rule)
             evidence = f"{prefix}: {evidence}" if evidence else prefix
     return dataclasses.replace(finding, evidence=evidence, family=family)
+
+
+def _rule_at(doc: Document, path: str) -> Mapping[str, Any] | None:
+    parts = path.split("/")
+    if doc.kind != "CloudSecurityGroup" or len(parts) < 4 or parts[1:3] != ["spec", "rules"]:
+        return None
+    rules = doc.spec.get("rules") or []
+    if not parts[3].isdigit() or int(parts[3]) >= len(rules):
+        return None
+    rule = rules[int(parts[3])]
+    return rule if isinstance(rule, Mapping) else None
+
+
+def describe_rule(rule: Mapping[str, Any]) -> str:
+    """``rule 1f2e…: ingress tcp 22 from 0.0.0.0/0`` (what an assessor looks for)."""
+    low, high = rule.get("port_min"), rule.get("port_max")
+    ports = "" if low is None else (f" {low}" if low == high else f" {low}-{high}")
+    return (f"rule {rule.get('rule_id', '?')}: {rule.get('direction')} {rule.get('protocol')}"
+            f"{ports} from {rule.get('remote')}")
 
 
 def tenant_of(doc: Document) -> str | None:

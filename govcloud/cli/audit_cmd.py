@@ -210,20 +210,14 @@ def approve(
 ) -> None:
     """Sign a request as one of the three roles (逐级审批, 三员); signatures go to
     <file>.approvals.json."""
-    from govcloud.approvals import ROLES, add_approval, sign_request
+    from govcloud.approvals import ROLES, add_approval, load_requests, sign_request
     from govcloud.auditlog.log import load_private_key
     from govcloud.cli.common import record
-    from govcloud.validate import load
 
     if role not in ROLES:
         raise InputError(f"unknown role '{role}'", hint=f"use --as {'|'.join(ROLES)}")
     private = load_private_key(key)
-    validated = load([request_file])
-    if validated.all_errors:
-        first = validated.all_errors[0]
-        raise InputError(f"{first}", hint="fix the request before approving it "
-                         "(`govcloud validate` lists every error)")
-    requests = [d for d in validated.catalog.of_kind("ResourceRequest")
+    requests = [d for d in load_requests(request_file)
                 if request_id is None or d.id == request_id]
     if not requests:
         what = f"request '{request_id}'" if request_id else "no ResourceRequest"
