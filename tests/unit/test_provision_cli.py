@@ -1,0 +1,244 @@
+"""Provisioning without a cloud: credentials bundles, the gates before any API call, plan files,
+and the cloud reader's mapping on faked SDK objects (the real cloud is in tests/integration)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace as NS
+
+import pytest
+from typer.testing import CliRunner
+
+from govcloud.cli.app import app
+from govcloud.cloud.read import QUOTA_TAG, quota_digest, read_cloud
+from govcloud.errors import InputError, IntegrityError
+from govcloud.provision import credentials
+from govcloud.provision.desired import Resource, _fields
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = ROOT / "examples" / "requests" / "good-county-elderly-care-level2.yaml"
+BAD = ROOT / "examples" / "requests" / "bad-ssh-rdp-open-to-world.yaml"
+INVENTORY = str(ROOT / "inventory")
+runner = CliRunner()
+
+
+@pytest.fixture
+def no_cloud(monkeypatch):
+    """Any API call would fail: the cloud named does not exist in clouds.yaml."""
+    monkeypatch.setenv("OS_CLOUD", "no-such-cloud")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", "/nonexistent/clouds.yaml")
+
+
+# ---------------------------------------------------------------- credentials bundles
+
+
+def test_bundle_round_trip_is_encrypted_and_private(tmp_path):
+    key = bytes.fromhex(credentials.generate_key())
+    path = credentials.put_password(tmp_path, key, "prov-health", "t1", "zhang.wei", "s3cret-pw!")
+    credentials.put_password(tmp_path, key, "prov-health", "t1", "li.na", "other-pw!")
+    assert path.stat().st_mode & 0o777 == 0o600
+    raw = path.read_bytes()
+    assert b"s3cret-pw!" not in raw and b"zhang.wei" not in raw
+    data = credentials.read_bundle(path, key)
+    assert data["users"]["t1/zhang.wei"]["password"] == "s3cret-pw!"
+    assert data["users"]["t1/li.na"]["password"] == "other-pw!"
+    assert json.loads(raw)["cipher"] == "SM4-GCM"
+
+
+def test_bundle_refuses_a_wrong_key_a_rename_and_a_changed_byte(tmp_path):
+    key = bytes.fromhex(credentials.generate_key())
+    path = credentials.put_password(tmp_path, key, "dept-a", "t", "u", "pw")
+    with pytest.raises(IntegrityError):
+        credentials.read_bundle(path, bytes.fromhex(credentials.generate_key()))
+    renamed = tmp_path / "dept-b.gcb"
+    shutil.copy(path, renamed)
+    with pytest.raises(IntegrityError):  # the department name is authenticated
+        credentials.read_bundle(renamed, key)
+    outer = json.loads(path.read_text())
+    body = bytearray(outer["ciphertext"].encode())
+    body[5] = ord("A") if body[5] != ord("A") else ord("B")
+    outer["ciphertext"] = body.decode()
+    path.write_text(json.dumps(outer))
+    with pytest.raises(IntegrityError):
+        credentials.read_bundle(path, key)
+
+
+def test_key_sources_and_their_errors(tmp_path, monkeypatch):
+    monkeypatch.delenv(credentials.KEY_ENV, raising=False)
+    with pytest.raises(InputError, match="credentials-key"):
+        credentials.load_key(None)
+    monkeypatch.setenv(credentials.KEY_ENV, "not-hex")
+    with pytest.raises(InputError, match="32 hex digits"):
+        credentials.load_key(None)
+    good = credentials.generate_key()
+    monkeypatch.setenv(credentials.KEY_ENV, good)
+    assert credentials.load_key(None) == bytes.fromhex(good)
+    key_file = tmp_path / "k"
+    key_file.write_text(good + "\n")
+    assert credentials.load_key(key_file) == bytes.fromhex(good)
+
+
+def test_cli_keygen_and_show(tmp_path):
+    key_file = tmp_path / "keys" / "cred.key"
+    result = runner.invoke(app, ["credentials", "keygen", "--out", str(key_file)])
+    assert result.exit_code == 0, result.output
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert runner.invoke(app, ["credentials", "keygen", "--out", str(key_file)]).exit_code == 2
+    key = credentials.load_key(key_file)
+    bundle = credentials.put_password(tmp_path / "b", key, "dept", "tenant-x", "wang", "pw-123")
+    shown = runner.invoke(app, ["credentials", "show", str(bundle), "--credentials-key",
+                                str(key_file), "-o", "json"])
+    assert shown.exit_code == 0, shown.output
+    users = json.loads(shown.stdout)["users"]
+    assert [(u["tenant"], u["user"], u["password"]) for u in users] == [
+        ("tenant-x", "wang", "pw-123")]
+    other = tmp_path / "other.key"
+    other.write_text(credentials.generate_key())
+    wrong = runner.invoke(app, ["credentials", "show", str(bundle), "--credentials-key",
+                                str(other)])
+    assert wrong.exit_code == 4 and "does not decrypt" in wrong.output
+
+
+# ---------------------------------------------------------------- gates before any API call
+
+
+def test_a_request_failing_its_policies_is_refused_before_the_cloud(no_cloud):
+    result = runner.invoke(app, ["plan", INVENTORY, str(BAD)])
+    assert result.exit_code == 1, result.output
+    assert "refused" in result.output and "Nothing was sent to the cloud" in result.output
+    assert "GC-" in result.output  # names the findings
+
+
+def test_invalid_documents_stop_before_the_cloud(tmp_path, no_cloud):
+    broken = tmp_path / "req.yaml"
+    broken.write_text(GOOD.read_text().replace("mlps_level: 2", "mlps_level: nine"))
+    result = runner.invoke(app, ["apply", INVENTORY, str(broken), "--yes"])
+    assert result.exit_code == 2, result.output
+    assert "req.yaml:" in result.output and "mlps_level" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_cloud_is_an_input_error(no_cloud):
+    result = runner.invoke(app, ["plan", INVENTORY, str(GOOD)])
+    assert result.exit_code == 2, result.output
+    assert "no-such-cloud" in result.output and "clouds.yaml" in result.output
+
+
+def test_a_json_file_that_is_not_a_plan_is_refused(tmp_path, no_cloud):
+    other = tmp_path / "x.json"
+    other.write_text('{"hello": 1}')
+    result = runner.invoke(app, ["apply", str(other), "--yes"])
+    assert result.exit_code == 2 and "not a govcloud plan file" in result.output
+
+
+def test_apply_requires_approvals_of_three_roles_when_asked(tmp_path, no_cloud):
+    from govcloud.auditlog import generate_keypair
+
+    request = tmp_path / "req.yaml"
+    request.write_text(GOOD.read_text())
+    keys = {role: generate_keypair(tmp_path / "keys" / role)
+            for role in ("department", "ops", "security")}
+    trust = tmp_path / "trust.yaml"
+    trust.write_text(json.dumps({role: [keys[role][1].read_text()] for role in keys}))
+    args = ["apply", INVENTORY, str(request), "--yes", "--require-approvals", str(trust)]
+    missing = runner.invoke(app, args)
+    assert missing.exit_code == 1, missing.output
+    assert "approval" in missing.output and "nothing was sent" in missing.output.lower()
+    for role, (private, _) in keys.items():
+        signed = runner.invoke(app, ["approve", str(request), "--as", role, "--key",
+                                     str(private)])
+        assert signed.exit_code == 0, signed.output
+    approved = runner.invoke(app, args)
+    # Approved: it goes on to the cloud, which does not exist here.
+    assert approved.exit_code == 2 and "clouds.yaml" in approved.output, approved.output
+    request.write_text(GOOD.read_text().replace("cores: 4", "cores: 40"))
+    changed = runner.invoke(app, args)
+    assert changed.exit_code == 1, changed.output
+
+
+# ---------------------------------------------------------------- the reader on fake SDK objects
+
+
+class _Proxy:
+    def __init__(self, **lists):
+        self.lists = lists
+        self.quota_reads = 0
+
+    def __getattr__(self, name):
+        if name in self.lists:
+            return lambda *a, **k: iter(self.lists[name])
+        raise AttributeError(name)
+
+    def get_quota_set(self, pid):
+        self.quota_reads += 1
+        return NS(cores=99, ram=2048, instances=3)
+
+
+def _fake_cloud(tags):
+    project = NS(id="p1", name="t1", tags=tags, description="d")
+    identity = _Proxy(projects=[project], users=[], roles=[], role_assignments=[])
+    group = NS(id="g1", name="web", project_id="p1", tags=["govcloud:request=R1"],
+               description="")
+    default = NS(id="g0", name="default", project_id="p1", tags=[], description="")
+    egress = NS(id="r0", security_group_id="g1", project_id="p1", direction="egress",
+                protocol=None, remote_ip_prefix=None, remote_group_id=None, description="",
+                port_range_min=None, port_range_max=None)
+    ours = NS(id="r1", security_group_id="g1", project_id="p1", direction="ingress",
+              protocol="tcp", remote_ip_prefix="10.0.0.0/8", remote_group_id=None,
+              description="govcloud:request=R1", port_range_min=443, port_range_max=443)
+    theirs = NS(id="r2", security_group_id="g1", project_id="p1", direction="ingress",
+                protocol="tcp", remote_ip_prefix="0.0.0.0/0", remote_group_id=None,
+                description="", port_range_min=3389, port_range_max=3389)
+    network = _Proxy(networks=[], subnets=[], routers=[], ports=[],
+                     security_groups=[group, default],
+                     security_group_rules=[egress, ours, theirs])
+    server = NS(id="s1", name="stray", project_id="p1", status="ERROR", flavor={
+        "original_name": "c1m1"}, image={"id": "i1"}, metadata={})
+    compute = _Proxy(servers=[server])
+    compute.get_quota_set = _Proxy.get_quota_set.__get__(compute)
+    conn = NS(identity=identity, network=network, compute=compute,
+              block_storage=_Proxy(volumes=[]), image=_Proxy(images=[NS(id="i1", name="img")]))
+    return NS(conn=conn, user_id="me", name="fake"), compute
+
+
+def _desired():
+    return [Resource("project", "t1", "t1", "R1", _fields({"description": "d"})),
+            Resource("quota", "t1", "t1", "R1", _fields({"cores": 8}), "t1")]
+
+
+def test_reader_maps_rules_and_skips_what_neutron_makes_by_itself():
+    cloud, _ = _fake_cloud(["govcloud:request=R1"])
+    snap = read_cloud(cloud, _desired(), {"R1"})
+    names = {(r.kind, r.name, r.request) for r in snap.resources}
+    assert ("security_group", "web", "R1") in names
+    assert ("sg_rule", "web:ingress:tcp:443-443:10.0.0.0/8", "R1") in names
+    assert ("sg_rule", "web:ingress:tcp:3389-3389:0.0.0.0/0", "") in names  # out of band
+    assert not [n for n in names if n[1] == "default" or "egress" in n[1]]
+    assert ("server", "stray", "") in names
+    assert snap.broken[("t1", "server", "stray")] == "the server is in ERROR state"
+
+
+def test_quotas_are_read_only_where_the_recorded_digest_differs():
+    digest = quota_digest({"cores": 8})
+    cloud, compute = _fake_cloud(["govcloud:request=R1", f"{QUOTA_TAG}={digest}"])
+    snap = read_cloud(cloud, _desired(), {"R1"})
+    assert compute.quota_reads == 0
+    quota = next(r for r in snap.resources if r.kind == "quota")
+    assert quota.field_map() == {"cores": 8}
+    refreshed = read_cloud(cloud, _desired(), {"R1"}, refresh=True)
+    assert compute.quota_reads == 1
+    assert next(r for r in refreshed.resources if r.kind == "quota").field_map() == {
+        "cores": 99}
+    stale, compute2 = _fake_cloud(["govcloud:request=R1", f"{QUOTA_TAG}=0000"])
+    read_cloud(stale, _desired(), {"R1"})
+    assert compute2.quota_reads == 1
+
+
+def test_a_project_owned_by_someone_else_is_a_conflict():
+    cloud, _ = _fake_cloud([])  # exists, but no govcloud:request tag
+    snap = read_cloud(cloud, _desired(), {"R1"})
+    assert snap.conflicts and "belongs to nobody" in snap.conflicts[0]
+    assert not snap.resources
+
