@@ -21,7 +21,7 @@ from govcloud.cloud.session import Cloud, step
 from govcloud.errors import CloudError
 from govcloud.provision import credentials
 from govcloud.provision.desired import KINDS_ORDER, REQUEST_TAG, Resource
-from govcloud.provision.plan import Action, Plan
+from govcloud.provision.plan import OWNER_FIELD, Action, Plan
 
 Key = tuple[str, str, str]
 WAIT_S = 300.0
@@ -300,8 +300,9 @@ class Executor:
 
     def update_user(self, r: Resource, action: Action) -> None:
         f = r.field_map()
-        self.conn.identity.update_user(self.id_of(r.tenant, "user", r.name),
-                                       email=f.get("email"))
+        self.conn.identity.update_user(
+            self.id_of(r.tenant, "user", r.name), email=f.get("email"),
+            description=f"managed by govcloud {REQUEST_TAG}={r.request}")
 
     def delete_user(self, r: Resource, action: Action) -> None:
         self.conn.identity.delete_user(self.id_of(r.tenant, "user", r.name), ignore_missing=True)
@@ -324,6 +325,20 @@ class Executor:
         net = self.conn.network.create_network(name=r.name, project_id=self.project(r.tenant))
         self._remember(r, net.id)
         self._tag(net, r)
+
+    def update_network(self, r: Resource, action: Action) -> None:
+        self._retag(r, action)
+
+    def _retag(self, r: Resource, action: Action) -> None:
+        """A resource a crash left without its tag (found again by its name)."""
+        if any(name == OWNER_FIELD for name, _, _ in action.changes):
+            net = self.conn.network
+            get = {"network": net.get_network, "subnet": net.get_subnet,
+                   "router": net.get_router, "security_group": net.get_security_group}[r.kind]
+            self._tag(get(self.id_of(r.tenant, r.kind, r.name)), r)
+
+    update_subnet = update_network
+    update_router = update_network
 
     def delete_network(self, r: Resource, action: Action) -> None:
         self.conn.network.delete_network(self.id_of(r.tenant, "network", r.name),
@@ -375,9 +390,11 @@ class Executor:
         self._tag(group, r)
 
     def update_security_group(self, r: Resource, action: Action) -> None:
-        self.conn.network.update_security_group(
-            self.id_of(r.tenant, "security_group", r.name),
-            description=r.field_map().get("description", ""))
+        if any(name == "description" for name, _, _ in action.changes):
+            self.conn.network.update_security_group(
+                self.id_of(r.tenant, "security_group", r.name),
+                description=r.field_map().get("description", ""))
+        self._retag(r, action)
 
     def delete_security_group(self, r: Resource, action: Action) -> None:
         self.conn.network.delete_security_group(
@@ -394,6 +411,11 @@ class Executor:
             remote_ip_prefix=remote, ethertype="IPv6" if ":" in remote else "IPv4",
             description=f"{REQUEST_TAG}={r.request}", project_id=self.project(r.tenant))
         self._remember(r, rule.id)
+
+    def update_sg_rule(self, r: Resource, action: Action) -> None:
+        """Rules cannot be changed: one whose description lost its mark is made again."""
+        self.delete_sg_rule(r, action)
+        self.create_sg_rule(r, action)
 
     def delete_sg_rule(self, r: Resource, action: Action) -> None:
         self.conn.network.delete_security_group_rule(self.id_of(r.tenant, "sg_rule", r.name),
@@ -465,9 +487,13 @@ class Executor:
 
     def update_volume(self, r: Resource, action: Action) -> None:
         vid = self.id_of(r.tenant, "volume", r.name)
-        size = r.field_map()["size_gb"]
+        changed = {name for name, _, _ in action.changes}
         storage = self.scoped(r.tenant).block_storage
-        storage.extend_volume(vid, size)
+        if OWNER_FIELD in changed:
+            storage.set_volume_metadata(vid, **{REQUEST_TAG: r.request})
+        if "size_gb" not in changed:
+            return
+        storage.extend_volume(vid, r.field_map()["size_gb"])
         self._wait(f"volume {r.name} extension", r.tenant,
                    lambda: storage.get_volume(vid).status, {"available", "in-use"},
                    {"error_extending", "error"})

@@ -21,6 +21,9 @@ IMMUTABLE: dict[str, dict[str, str]] = {
 }
 
 
+OWNER_FIELD = "govcloud:request"
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     op: str  # create | update | replace | delete
@@ -129,7 +132,10 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
 
 def _changes(current: Resource, desired: Resource) -> list[tuple[str, Any, Any]]:
     have = current.field_map()
-    out = []
+    out: list[tuple[str, Any, Any]] = []
+    if current.request != desired.request:
+        # Found by name but not (yet) marked: a crash between create and tag. Adopt it.
+        out.append((OWNER_FIELD, current.request or None, desired.request))
     for name, value in desired.fields:
         if have.get(name) != value:
             out.append((name, have.get(name), value))

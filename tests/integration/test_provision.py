@@ -391,3 +391,22 @@ def test_destroy_leaves_nothing_and_refuses_foreign_resources(env, admin, crash_
     # Listed unfiltered: neutron creates a project's default group when asked for its groups.
     assert not [g for g in admin.network.security_groups() if g.project_id == project.id]
     assert not [p for p in admin.network.ports() if p.project_id == project.id]
+
+
+def test_a_resource_left_untagged_by_a_crash_is_adopted_not_duplicated(env, admin,
+                                                                        crash_request):
+    doc, paths = crash_request
+    run(env, "apply", *paths, "--yes", check=0)
+    tenant = doc["spec"]["tenant"]
+    project = admin.identity.find_project(tenant, domain_id="default")
+    net = next(admin.network.networks(name=f"{tenant}-app", project_id=project.id))
+    admin.network.set_tags(net, [])  # as if govcloud died between create and tag
+    plan = json.loads(run(env, "plan", *paths, "-o", "json", check=0).stdout)
+    actions = plan["clouds"][0]["actions"]
+    assert [(a["op"], a["kind"], a["name"]) for a in actions] == [
+        ("update", "network", f"{tenant}-app")]
+    assert actions[0]["changes"] == [{"field": "govcloud:request", "from": None,
+                                      "to": doc["metadata"]["id"]}]
+    run(env, "apply", *paths, "--yes", check=0)
+    assert admin.network.get_network(net.id).tags == [f"govcloud:request={doc['metadata']['id']}"]
+    assert inventory_of(admin, tenant) == _expected(doc)

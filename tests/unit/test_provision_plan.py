@@ -95,3 +95,15 @@ def test_fingerprint_changes_with_the_cloud_and_json_is_serializable(tmp_path):
     assert diff(resources, []).fingerprint == first.fingerprint
     data = json.loads(json.dumps(first.to_json()))
     assert data["summary"].startswith("Plan: ") and data["actions"][0]["op"] == "create"
+
+
+def test_a_resource_found_by_name_without_its_mark_is_adopted():
+    from govcloud.provision.desired import Resource
+    from govcloud.provision.plan import OWNER_FIELD, diff
+
+    want = Resource("network", "t-app", "t", "REQ-1")
+    found = Resource("network", "t-app", "t", "")
+    plan = diff([want], [found])
+    assert [(a.op, a.changes) for a in plan.actions] == [
+        ("update", ((OWNER_FIELD, None, "REQ-1"),))]
+    assert diff([want], [want]).empty
