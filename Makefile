@@ -43,7 +43,10 @@ demo: venv
 	-$(BIN)/govcloud consolidation inventory examples/requests --format html --output $(OUT)/consolidation.html
 	@echo "== hardening (MLPS level-3 baseline) on a fresh Debian 12 target: audit, harden, audit" >&2
 	-OUT=$(OUT) bash scripts/target/demo.sh
-	@echo "demo reports in $(OUT)/: report.html consolidation.html report.sarif harden-before.html harden-after.html" >&2
+	@echo "== audit (documents and the latest hardening results; no cloud): one report for the assessor" >&2
+	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format table
+	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format html --output $(OUT)/audit.html
+	@echo "demo reports in $(OUT)/: report.html consolidation.html report.sarif harden-before.html harden-after.html audit.html" >&2
 
 test: venv system-deps
 	$(BIN)/pytest -q
