@@ -215,9 +215,9 @@ def verify_approvals(request_doc: Document, trust_file: str | os.PathLike[str]) 
     for a in load_approvals(approvals_path(request_doc.file)):
         if a.get("request") != request_doc.id:
             continue
-        role = a.get("role")
+        role = str(a.get("role"))
         if role not in ROLES:
-            problems.append(f"{ref}: an approval names unknown role {role!r}")
+            problems.append(f"{ref}: an approval names unknown role {a.get('role')!r}")
             continue
         try:
             raw = base64.b64decode(str(a.get("public_key", "")), validate=True)
@@ -245,8 +245,8 @@ def verify_approvals(request_doc: Document, trust_file: str | os.PathLike[str]) 
         if role not in valid:
             problems.append(f"{ref}: no valid approval by {role} ({ROLE_TITLES[role]})")
     signed_by: dict[bytes, list[str]] = {}
-    for role, keys in valid.items():
-        for raw in keys:
+    for role, signers in valid.items():
+        for raw in signers:
             signed_by.setdefault(raw, []).append(role)
     for raw, roles in signed_by.items():
         if len(roles) > 1:
