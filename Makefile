@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help venv system-deps demo test unit integration bench lint clean
 
 help:
-	@echo "make demo   set up, then validate/check/consolidate the demo province and write $(OUT)/report.html"
+	@echo "make demo   set up, then validate/check/consolidate the demo province, plan/apply it on devcloud, harden a Debian target, audit; reports in $(OUT)/"
 	@echo "make test   set up (Python venv + Debian packages), then run unit and integration tests"
 	@echo "make bench  run the benchmarks under bench/ (each prints one JSON object)"
 	@echo "make lint   ruff + mypy"
@@ -30,7 +30,7 @@ system-deps: venv
 	@for s in scripts/system-deps.sh scripts/hardening-deps.sh scripts/audit-deps.sh; do \
 	  if [ -f $$s ]; then VENV=$(CURDIR)/$(VENV) bash $$s || exit 1; fi; done
 
-demo: venv
+demo: venv system-deps
 	@mkdir -p $(OUT)
 	@echo "== validate: the demo province and the example requests" >&2
 	-$(BIN)/govcloud validate inventory examples/requests --format table
@@ -41,6 +41,8 @@ demo: venv
 	@echo "== consolidation (集约化): per-level shares, duplicates, migration plan" >&2
 	-$(BIN)/govcloud consolidation inventory examples/requests --format table
 	-$(BIN)/govcloud consolidation inventory examples/requests --format html --output $(OUT)/consolidation.html
+	@echo "== provisioning: devcloud up, then plan / apply / apply again / drift of the good example requests" >&2
+	-OUT=$(OUT) bash scripts/demo/cloud.sh
 	@echo "== hardening (MLPS level-3 baseline) on a fresh Debian 12 target: audit, harden, audit" >&2
 	-OUT=$(OUT) bash scripts/target/demo.sh
 	@echo "== audit (documents and the latest hardening results; no cloud): one report for the assessor" >&2
