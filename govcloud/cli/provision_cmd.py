@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -237,11 +238,17 @@ def _progress() -> Any:
     tty = sys.stderr.isatty()
 
     def say(message: str) -> None:
-        if tty:
-            sys.stderr.write("\r\033[K" + message[:150])
-            sys.stderr.flush()
-        else:
+        if not tty:
             note(message)
+            return
+        bar = ""
+        found = re.match(r"\[(\d+)/(\d+)\] ", message)
+        if found:
+            done, total = int(found.group(1)), max(int(found.group(2)), 1)
+            filled = 24 * done // total
+            bar = f"[{'#' * filled}{'.' * (24 - filled)}] "
+        sys.stderr.write("\r\033[K" + (bar + message)[:150])
+        sys.stderr.flush()
 
     return say
 
