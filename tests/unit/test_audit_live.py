@@ -199,3 +199,18 @@ def test_api_failures_are_one_line_cloud_errors(cloud):
     assert err.value.exit_code == 3
     assert "refused" in str(cloud_error("c", "x", type("E", (Exception,),
                                                         {"status_code": 401})("no")))
+
+
+def test_rules_embedded_in_groups_save_the_rules_call(cloud):
+    conn, calls = cloud
+    embedded = {"id": "r9", "direction": "ingress", "ethertype": "IPv6", "protocol": None,
+                "port_range_min": None, "port_range_max": None, "remote_ip_prefix": None,
+                "remote_group_id": None, "description": "", "security_group_id": "sg1"}
+    conn.network._lists["security_groups"] = [
+        NS(id="sg1", name="web", project_id="p1" * 16, description="", tags=[],
+           security_group_rules=[embedded])]
+    snap = read_cloud(conn, "gov-ext")
+    assert "security_group_rules" not in [name for name, _ in calls]
+    rules = by_kind(snap, "CloudSecurityGroup")["sg1"].spec["rules"]
+    assert rules == [{"rule_id": "r9", "direction": "ingress", "ethertype": "IPv6",
+                      "protocol": "any", "remote": "::/0", "port_min": 1, "port_max": 65535}]
