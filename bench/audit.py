@@ -106,6 +106,19 @@ def _tenant(admin, index: int, ids: dict) -> None:
         conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=600)
 
 
+def _retrying(fn, *args, attempts: int = 3):
+    """Setup is find-then-create, so a transient API failure (a gunicorn worker of devcloud
+    restarted under load resets the connection) is retried from where it stopped."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn(*args)
+        except Exception as err:  # noqa: BLE001 - retried, then raised
+            if attempt == attempts:
+                raise
+            print(f"bench: retrying after {type(err).__name__}", file=sys.stderr)
+            time.sleep(5)
+
+
 def _cleanup(admin) -> None:
     idp = admin.identity
     projects = [p for p in idp.projects() if p.name.startswith(PREFIX)]
@@ -147,7 +160,7 @@ def audit_rate(tenants: int, runs: int, keep: bool) -> dict:
     try:
         # A few at a time: the fake driver is quick, the shared 2-core machine is not.
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda i: _tenant(admin, i, ids), range(1, tenants + 1)))
+            list(pool.map(lambda i: _retrying(_tenant, admin, i, ids), range(1, tenants + 1)))
         setup = time.perf_counter() - begin
         times, data = [], {}
         with tempfile.TemporaryDirectory() as state:
