@@ -48,7 +48,7 @@ demo: venv system-deps
 	@echo "== audit (documents and the latest hardening results; no cloud): one report for the assessor" >&2
 	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format table
 	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format html --output $(OUT)/audit.html
-	@echo "demo reports in $(OUT)/: report.html consolidation.html report.sarif harden-before.html harden-after.html audit.html" >&2
+	@echo "demo reports in $(OUT)/: report.html consolidation.html report.sarif harden-before.html harden-after.html audit.html audit-cloud.html plan.txt" >&2
 
 test: venv system-deps
 	$(BIN)/pytest -q

@@ -30,4 +30,7 @@ echo "== apply again: nothing to do (0 write calls)" >&2
 "$GC" apply "$HERE/inventory" "${REQUESTS[@]}" --os-cloud devcloud --yes --credentials-key "$KEY"
 echo "== drift: expected none" >&2
 "$GC" drift "$HERE/inventory" "${REQUESTS[@]}" --os-cloud devcloud --format table
+echo "== audit of the live cloud + documents + latest hardening results (findings expected: devcloud's own admin/service projects are unmanaged)" >&2
+"$GC" audit --os-cloud devcloud "$HERE/inventory" "${REQUESTS[@]}" --format html \
+  --output "$OUT/audit-cloud.html" || true
 echo "== the tenants stay on devcloud: \`govcloud destroy inventory examples/requests/good-*.yaml --os-cloud devcloud --yes\` removes them" >&2
