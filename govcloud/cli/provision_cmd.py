@@ -116,15 +116,20 @@ def _load(paths: list[Path]) -> Validated:
     return validated
 
 
+def _requests(validated: Validated) -> list[Document]:
+    requests = list(validated.catalog.of_kind("ResourceRequest"))
+    if not requests:
+        raise InputError("no ResourceRequest under the given paths",
+                         hint="point at request files and the inventory they refer to")
+    return requests
+
+
 def _gate(validated: Validated, policies: Path | None, fail_on: str) -> list[Document]:
     """Requests that fail their policies at or above --fail-on stop everything before any call."""
     from govcloud.check import run_check
     from govcloud.policy import load_policies
 
-    requests = validated.catalog.of_kind("ResourceRequest")
-    if not requests:
-        raise InputError("no ResourceRequest under the given paths",
-                         hint="point at request files and the inventory they refer to")
+    requests = _requests(validated)
     report = run_check(validated, load_policies(policies), today=dt.date.today())
     ids = {f"ResourceRequest/{r.id}" for r in requests}
     blocking = [f for f in report.failing(fail_on) if f.target in ids]
@@ -384,10 +389,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Managed resources that differ from their request, and unmanaged ones (exit 1)."""
         validated = _load(paths)
-        requests = list(validated.catalog.of_kind("ResourceRequest"))
-        if not requests:
-            raise InputError("no ResourceRequest under the given paths",
-                             hint="point at request files and the inventory they refer to")
+        requests = _requests(validated)
         rows: list[dict[str, Any]] = []
         for target in _targets(validated, requests, os_cloud):
             planned = _plan_one(target, validated, refresh=True)
@@ -410,10 +412,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Remove what the requests created, in reverse order, and only that."""
         validated = _load(paths)
-        requests = list(validated.catalog.of_kind("ResourceRequest"))
-        if not requests:
-            raise InputError("no ResourceRequest under the given paths",
-                             hint="point at request files and the inventory they refer to")
+        requests = _requests(validated)
         planned: list[Planned] = []
         try:
             for target in _targets(validated, requests, os_cloud):
