@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from govcloud.cloud.session import Cloud, step
+from govcloud.cloud.session import Cloud, retried
 from govcloud.provision.desired import REQUEST_TAG, Resource, _fields, rule_name_of
 
 QUOTA_TAG = "govcloud:quota"
@@ -96,8 +96,7 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
     want_project = {r.tenant: r for r in desired if r.kind == "project"}
     want_quota = {r.tenant: r for r in desired if r.kind == "quota"}
 
-    with step("*", "projects", "list"):
-        projects = list(conn.identity.projects(domain_id="default"))
+    projects = retried("*", "projects", lambda: list(conn.identity.projects(domain_id="default")))
     ours: dict[str, Any] = {}  # id -> project
     for project in projects:
         request = _request_of_tags(project.tags)
@@ -150,13 +149,12 @@ def read_quotas(cloud: Cloud, pid: str, tenant: str, keys: Iterable[str]) -> dic
     services = {QUOTA_KEYS[k][0] for k in keys}
     got: dict[str, Any] = {}
     conn = cloud.conn
-    with step(tenant, "quota", "read"):
-        if "compute" in services:
-            got["compute"] = conn.compute.get_quota_set(pid)
-        if "volume" in services:
-            got["volume"] = conn.block_storage.get_quota_set(pid)
-        if "network" in services:
-            got["network"] = conn.network.get_quota(pid)
+    if "compute" in services:
+        got["compute"] = retried(tenant, "quota", lambda: conn.compute.get_quota_set(pid))
+    if "volume" in services:
+        got["volume"] = retried(tenant, "quota", lambda: conn.block_storage.get_quota_set(pid))
+    if "network" in services:
+        got["network"] = retried(tenant, "quota", lambda: conn.network.get_quota(pid))
     out: dict[str, Any] = {}
     for key in keys:
         service, name = QUOTA_KEYS[key]
@@ -170,10 +168,10 @@ def read_quotas(cloud: Cloud, pid: str, tenant: str, keys: Iterable[str]) -> dic
 def _read_identity(cloud: Cloud, snap: Snapshot, ours: dict[str, Any],
                    name_of: dict[str, str]) -> None:
     conn = cloud.conn
-    with step("*", "users", "list"):
-        users = list(conn.identity.users(domain_id="default"))
-        roles = {r.id: r.name for r in conn.identity.roles()}
-        assignments = list(conn.identity.role_assignments())
+    users = retried("*", "users", lambda: list(conn.identity.users(domain_id="default")))
+    roles = retried("*", "roles", lambda: {r.id: r.name for r in conn.identity.roles()})
+    assignments = retried("*", "role assignments",
+                          lambda: list(conn.identity.role_assignments()))
     me = cloud.user_id
     user_tenant: dict[str, tuple[str, str]] = {}
     for user in users:
@@ -206,13 +204,17 @@ def _read_identity(cloud: Cloud, snap: Snapshot, ours: dict[str, Any],
 
 def _read_network(cloud: Cloud, snap: Snapshot, name_of: dict[str, str]) -> None:
     conn = cloud.conn
-    with step("*", "network", "list"):
-        networks = [n for n in conn.network.networks() if n.project_id in name_of]
-        subnets = [s for s in conn.network.subnets() if s.project_id in name_of]
-        routers = [r for r in conn.network.routers() if r.project_id in name_of]
-        ports = [p for p in conn.network.ports() if p.project_id in name_of]
-        groups = [g for g in conn.network.security_groups() if g.project_id in name_of]
-        rules = [r for r in conn.network.security_group_rules() if r.project_id in name_of]
+    net = conn.network
+
+    def ours(what: str, lister: Callable[[], Iterable[Any]]) -> list[Any]:
+        return retried("*", what, lambda: [x for x in lister() if x.project_id in name_of])
+
+    networks = ours("networks", net.networks)
+    subnets = ours("subnets", net.subnets)
+    routers = ours("routers", net.routers)
+    ports = ours("ports", net.ports)
+    groups = ours("security groups", net.security_groups)
+    rules = ours("security group rules", net.security_group_rules)
     net_names = {n.id: n.name for n in networks}
     sub_names = {s.id: s.name for s in subnets}
     router_names = {r.id: r.name for r in routers}
@@ -271,12 +273,14 @@ def _read_network(cloud: Cloud, snap: Snapshot, name_of: dict[str, str]) -> None
 
 def _read_compute(cloud: Cloud, snap: Snapshot, name_of: dict[str, str]) -> None:
     conn = cloud.conn
-    with step("*", "servers", "list"):
-        servers = [s for s in conn.compute.servers(details=True, all_projects=True)
-                   if s.project_id in name_of]
-        volumes = [v for v in conn.block_storage.volumes(details=True, all_projects=True)
-                   if v.project_id in name_of]
-        images = {i.id: i.name for i in conn.image.images()} if servers else {}
+    servers = retried("*", "servers", lambda: [
+        s for s in conn.compute.servers(details=True, all_projects=True)
+        if s.project_id in name_of])
+    volumes = retried("*", "volumes", lambda: [
+        v for v in conn.block_storage.volumes(details=True, all_projects=True)
+        if v.project_id in name_of])
+    images = retried("*", "images", lambda: {i.id: i.name for i in conn.image.images()}
+                     ) if servers else {}
     ports = snap.server_ports
     group_names = snap.group_names
     server_names = {}

@@ -8,10 +8,11 @@ of calls that really went over the wire (token requests excluded), for the no-op
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from govcloud.errors import CloudError, InputError
 
@@ -132,3 +133,30 @@ def step(tenant: str, resource: str, what: str) -> Iterator[None]:
         raise CloudError(f"tenant {tenant}: {resource}: {what} failed: {_first_line(exc)}",
                          hint="fix the cause and re-run apply; it resumes where it stopped"
                          ) from exc
+
+
+T = TypeVar("T")
+READ_ATTEMPTS = 3
+
+
+def retried(tenant: str, what: str, read: Callable[[], T], *, attempts: int = READ_ATTEMPTS,
+            pause: float = 1.0) -> T:
+    """A read (idempotent) retried when the connection drops, as a loaded gunicorn-served API
+    does now and then; any other failure, or the last attempt's, is one line (exit 3)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with step(tenant, what, "list"):
+                return read()
+        except CloudError as exc:
+            if attempt == attempts or not _transient(exc.__cause__):
+                raise
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")
+
+
+def _transient(exc: BaseException | None) -> bool:
+    import requests
+    from keystoneauth1 import exceptions as ksa
+
+    return isinstance(exc, ksa.ConnectFailure | ksa.ConnectionError
+                      | requests.exceptions.ConnectionError)
