@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,7 @@ class Snapshot:
             self.extra[resource.key] = extra
 
 
-def _request_of_tags(tags: Iterable[str]) -> str:
+def _request_of_tags(tags: Iterable[str] | None) -> str:
     for tag in tags or ():
         if tag.startswith(REQUEST_TAG + "="):
             return tag.partition("=")[2]
@@ -87,48 +88,104 @@ def _request_of_text(text: str | None) -> str:
     return ""
 
 
+# name -> (service, path, key in the body, query, compute microversion). Neutron's security
+# groups carry their rules: listing /security-group-rules instead costs neutron a query per rule
+# (4 s of a 100-tenant plan). Nova >= 2.47 embeds the flavor with its name.
+LISTS: dict[str, tuple[str, str, str, dict[str, Any], str | None]] = {
+    "projects": ("identity", "/projects", "projects", {"domain_id": "default"}, None),
+    "users": ("identity", "/users", "users", {"domain_id": "default"}, None),
+    "roles": ("identity", "/roles", "roles", {}, None),
+    "role assignments": ("identity", "/role_assignments", "role_assignments", {}, None),
+    "networks": ("network", "/networks", "networks",
+                 {"fields": ["id", "name", "project_id", "tags"]}, None),
+    "subnets": ("network", "/subnets", "subnets",
+                {"fields": ["id", "name", "project_id", "tags", "cidr", "network_id"]}, None),
+    "routers": ("network", "/routers", "routers",
+                {"fields": ["id", "name", "project_id", "tags", "external_gateway_info"]}, None),
+    "ports": ("network", "/ports", "ports",
+              {"fields": ["id", "project_id", "device_owner", "device_id", "fixed_ips",
+                          "network_id", "security_groups"]}, None),
+    "security groups": ("network", "/security-groups", "security_groups",
+                        {"fields": ["id", "name", "project_id", "tags", "description",
+                                    "security_group_rules"]}, None),
+    "servers": ("compute", "/servers/detail", "servers", {"all_tenants": 1}, "2.47"),
+    "volumes": ("block_storage", "/volumes/detail", "volumes", {"all_tenants": 1}, None),
+}
+READERS = 8  # concurrent list calls / quota reads
+
+
+def fetch(cloud: Cloud, names: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """The named lists, read concurrently (each retried when the connection drops)."""
+    def one(name: str) -> list[dict[str, Any]]:
+        service, path, key, params, microversion = LISTS[name]
+        return retried("*", name, lambda: cloud.list(service, path, key, params=params,
+                                                     microversion=microversion))
+
+    names = list(names)
+    with ThreadPoolExecutor(max_workers=min(READERS, len(names) or 1)) as pool:
+        return dict(zip(names, pool.map(one, names), strict=True))
+
+
 def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str],
                *, refresh: bool = False) -> Snapshot:
     """Everything in the projects the desired resources (or the managed requests) live in."""
-    conn = cloud.conn
     snap = Snapshot(refreshed=refresh)
     tenants = {r.tenant for r in desired}
     want_project = {r.tenant: r for r in desired if r.kind == "project"}
     want_quota = {r.tenant: r for r in desired if r.kind == "quota"}
 
-    projects = retried("*", "projects", lambda: list(conn.identity.projects(domain_id="default")))
-    ours: dict[str, Any] = {}  # id -> project
-    for project in projects:
-        request = _request_of_tags(project.tags)
-        if project.name in tenants or (request and request in managed_requests):
-            wanted = want_project.get(project.name)
+    lists = fetch(cloud, LISTS)
+    ours: dict[str, dict[str, Any]] = {}  # id -> project
+    for project in lists["projects"]:
+        request = _request_of_tags(project.get("tags"))
+        name = project["name"]
+        if name in tenants or (request and request in managed_requests):
+            wanted = want_project.get(name)
             if wanted is not None and request != wanted.request:
                 owner = f"request {request}" if request else "nobody (no govcloud:request tag)"
                 snap.conflicts.append(
-                    f"project '{project.name}' exists and belongs to {owner}, not "
+                    f"project '{name}' exists and belongs to {owner}, not "
                     f"{wanted.request}: pick another tenant name, or adopt it with `openstack "
-                    f"project set --tag {REQUEST_TAG}={wanted.request} {project.name}`")
+                    f"project set --tag {REQUEST_TAG}={wanted.request} {name}`")
                 continue
-            ours[project.id] = project
+            ours[project["id"]] = project
     if not ours:
         return snap
-    name_of = {pid: p.name for pid, p in ours.items()}
-    for pid, project in ours.items():
-        tenant = project.name
+    name_of = {pid: p["name"] for pid, p in ours.items()}
+
+    def quota_of(item: tuple[str, dict[str, Any]]) -> dict[str, Any] | None:
+        pid, project = item
+        return _read_quota(cloud, pid, project["name"], project.get("tags"),
+                           want_quota.get(project["name"]), refresh)
+
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        quotas = list(pool.map(quota_of, ours.items()))
+    for (pid, project), quota in zip(ours.items(), quotas, strict=True):
+        tenant = project["name"]
         snap.projects[tenant] = pid
-        request = _request_of_tags(project.tags)
-        tags = frozenset(t for t in project.tags or () if t.startswith("govcloud:")
+        all_tags = list(project.get("tags") or ())
+        request = _request_of_tags(all_tags)
+        tags = frozenset(t for t in all_tags if t.startswith("govcloud:")
                          and not t.startswith(QUOTA_TAG + "="))
         snap.add(Resource("project", tenant, tenant, request,
-                          _fields({"description": project.description or "", "tags": tags})),
-                 pid, tags=list(project.tags or ()))
-        quota = _read_quota(cloud, pid, tenant, project.tags, want_quota.get(tenant), refresh)
+                          _fields({"description": project.get("description") or "",
+                                   "tags": tags})),
+                 pid, tags=all_tags)
         if quota is not None:
             snap.add(Resource("quota", tenant, tenant, request, _fields(quota), tenant), pid)
 
-    _read_identity(cloud, snap, ours, name_of)
-    _read_network(cloud, snap, name_of)
-    _read_compute(cloud, snap, name_of)
+    def mine(name: str, project_key: str = "project_id") -> list[dict[str, Any]]:
+        return [x for x in lists[name] if x.get(project_key) in name_of]
+
+    _read_identity(cloud, snap, lists, name_of)
+    _read_network(snap, {n: mine(n) for n in ("networks", "subnets", "routers", "ports",
+                                               "security groups")}, name_of)
+    servers = mine("servers", "tenant_id")
+    images = {i["id"]: i.get("name") for i in retried(
+        "*", "images", lambda: cloud.list("image", "/images", "images", params={"limit": 1000}))
+    } if servers else {}
+    _read_compute(snap, servers, mine("volumes", "os-vol-tenant-attr:tenant_id"), images,
+                  name_of)
     return snap
 
 
@@ -165,156 +222,147 @@ def read_quotas(cloud: Cloud, pid: str, tenant: str, keys: Iterable[str]) -> dic
     return out
 
 
-def _read_identity(cloud: Cloud, snap: Snapshot, ours: dict[str, Any],
+def _read_identity(cloud: Cloud, snap: Snapshot, lists: Mapping[str, list[dict[str, Any]]],
                    name_of: dict[str, str]) -> None:
-    conn = cloud.conn
-    users = retried("*", "users", lambda: list(conn.identity.users(domain_id="default")))
-    roles = retried("*", "roles", lambda: {r.id: r.name for r in conn.identity.roles()})
-    assignments = retried("*", "role assignments",
-                          lambda: list(conn.identity.role_assignments()))
+    roles = {r["id"]: r["name"] for r in lists["roles"]}
     me = cloud.user_id
     user_tenant: dict[str, tuple[str, str]] = {}
-    for user in users:
-        request = _request_of_text(user.description)
-        tenant = name_of.get(user.default_project_id or "")
+    for user in lists["users"]:
+        request = _request_of_text(user.get("description"))
+        tenant = name_of.get(user.get("default_project_id") or "")
         if tenant is None:
             continue
-        user_tenant[user.id] = (tenant, user.name)
-        snap.add(Resource("user", user.name, tenant, request,
-                          _fields({"email": getattr(user, "email", None)}), tenant), user.id)
+        user_tenant[user["id"]] = (tenant, user["name"])
+        snap.add(Resource("user", user["name"], tenant, request,
+                          _fields({"email": user.get("email")}), tenant), user["id"])
     requests_of = {r.name: r.request for r in snap.resources if r.kind == "project"}
-    for item in assignments:
-        scope = (item.scope or {}).get("project", {})
+    for item in lists["role assignments"]:
+        scope = (item.get("scope") or {}).get("project", {})
         pid = scope.get("id")
-        uid = (item.user or {}).get("id")
+        uid = (item.get("user") or {}).get("id")
         if pid not in name_of or not uid:
             continue
         if uid == me:  # govcloud's own way into the project (servers and volumes need it)
             snap.ops_member_of.add(pid)
             continue
-        role = roles.get((item.role or {}).get("id", ""), "?")
+        role_id = (item.get("role") or {}).get("id", "")
+        role = roles.get(role_id, "?")
         tenant = name_of[pid]
         owner = user_tenant.get(uid)
         user_name = owner[1] if owner else uid
         # An assignment made by govcloud belongs to a user govcloud made for that project.
         request = requests_of.get(tenant, "") if owner and owner[0] == tenant else ""
         snap.add(Resource("role_assignment", f"{user_name}:{role}", tenant, request,
-                          parent=user_name), f"{uid}:{pid}:{(item.role or {}).get('id')}")
+                          parent=user_name), f"{uid}:{pid}:{role_id}")
 
 
-def _read_network(cloud: Cloud, snap: Snapshot, name_of: dict[str, str]) -> None:
-    conn = cloud.conn
-    net = conn.network
-
-    def ours(what: str, lister: Callable[[], Iterable[Any]]) -> list[Any]:
-        return retried("*", what, lambda: [x for x in lister() if x.project_id in name_of])
-
-    networks = ours("networks", net.networks)
-    subnets = ours("subnets", net.subnets)
-    routers = ours("routers", net.routers)
-    ports = ours("ports", net.ports)
-    groups = ours("security groups", net.security_groups)
-    rules = ours("security group rules", net.security_group_rules)
-    net_names = {n.id: n.name for n in networks}
-    sub_names = {s.id: s.name for s in subnets}
-    router_names = {r.id: r.name for r in routers}
+def _read_network(snap: Snapshot, lists: Mapping[str, list[dict[str, Any]]],
+                  name_of: dict[str, str]) -> None:
+    networks, subnets, routers = lists["networks"], lists["subnets"], lists["routers"]
+    net_names = {n["id"]: n["name"] for n in networks}
+    sub_names = {s["id"]: s["name"] for s in subnets}
+    router_names = {r["id"]: r["name"] for r in routers}
     for net in networks:
-        snap.add(Resource("network", net.name, name_of[net.project_id],
-                          _request_of_tags(net.tags), (), name_of[net.project_id]), net.id)
+        tenant = name_of[net["project_id"]]
+        snap.add(Resource("network", net["name"], tenant, _request_of_tags(net.get("tags")), (),
+                          tenant), net["id"])
     for sub in subnets:
-        snap.add(Resource("subnet", sub.name, name_of[sub.project_id],
-                          _request_of_tags(sub.tags), _fields({"cidr": sub.cidr}),
-                          net_names.get(sub.network_id)), sub.id)
+        snap.add(Resource("subnet", sub["name"], name_of[sub["project_id"]],
+                          _request_of_tags(sub.get("tags")), _fields({"cidr": sub.get("cidr")}),
+                          net_names.get(sub.get("network_id"))), sub["id"])
     router_request = {}
     for router in routers:
-        request = _request_of_tags(router.tags)
-        router_request[router.id] = request
-        snap.add(Resource("router", router.name, name_of[router.project_id], request,
-                          _fields({"external_gateway": bool(router.external_gateway_info)}),
-                          name_of[router.project_id]), router.id)
-    for port in ports:
-        if port.device_owner == ROUTER_INTERFACE and port.device_id in router_names:
-            for fixed in port.fixed_ips or ():
+        request = _request_of_tags(router.get("tags"))
+        router_request[router["id"]] = request
+        tenant = name_of[router["project_id"]]
+        snap.add(Resource("router", router["name"], tenant, request,
+                          _fields({"external_gateway": bool(router.get("external_gateway_info"))}),
+                          tenant), router["id"])
+    for port in lists["ports"]:
+        owner, device = port.get("device_owner") or "", port.get("device_id") or ""
+        if owner == ROUTER_INTERFACE and device in router_names:
+            for fixed in port.get("fixed_ips") or ():
                 subnet = sub_names.get(fixed.get("subnet_id"))
                 if subnet is None:
                     continue
-                router = router_names[port.device_id]
+                router = router_names[device]
                 snap.add(Resource("router_interface", f"{router}:{subnet}",
-                                  name_of[port.project_id], router_request[port.device_id],
-                                  parent=router), port.id, router_id=port.device_id,
+                                  name_of[port["project_id"]], router_request[device],
+                                  parent=router), port["id"], router_id=device,
                          subnet_id=fixed.get("subnet_id"))
-        elif (port.device_owner or "").startswith("compute:"):
-            snap.server_ports.setdefault(port.device_id, []).append(
-                (net_names.get(port.network_id), list(port.security_group_ids or ())))
-    group_names = {g.id: g.name for g in groups}
-    snap.group_names = group_names
+        elif owner.startswith("compute:"):
+            snap.server_ports.setdefault(device, []).append(
+                (net_names.get(port.get("network_id")), list(port.get("security_groups") or ())))
+    groups = lists["security groups"]
+    snap.group_names = {g["id"]: g["name"] for g in groups}
     for group in groups:
-        if group.name == "default":
+        if group["name"] == "default":
             continue  # neutron makes one per project; servers may use it, nobody owns it
-        snap.add(Resource("security_group", group.name, name_of[group.project_id],
-                          _request_of_tags(group.tags),
-                          _fields({"description": group.description or ""}),
-                          name_of[group.project_id]), group.id)
-    for rule in rules:
-        group = group_names.get(rule.security_group_id)
-        if group is None or group == "default":
-            continue
-        if (rule.direction == "egress" and rule.protocol is None and rule.remote_ip_prefix is None
-                and rule.remote_group_id is None and not rule.description):
-            continue  # the allow-all egress rules neutron adds to every new group
-        remote = rule.remote_ip_prefix or (f"group:{rule.remote_group_id}"
-                                           if rule.remote_group_id else "0.0.0.0/0")
-        values = {"direction": rule.direction, "protocol": rule.protocol or "any",
-                  "port_min": rule.port_range_min, "port_max": rule.port_range_max,
-                  "remote": remote}
-        snap.add(Resource("sg_rule", rule_name_of(group, values), name_of[rule.project_id],
-                          _request_of_text(rule.description), _fields(values), group), rule.id)
+        tenant = name_of[group["project_id"]]
+        snap.add(Resource("security_group", group["name"], tenant,
+                          _request_of_tags(group.get("tags")),
+                          _fields({"description": group.get("description") or ""}), tenant),
+                 group["id"])
+        for rule in group.get("security_group_rules") or ():
+            _read_rule(snap, tenant, group["name"], rule)
 
 
-def _read_compute(cloud: Cloud, snap: Snapshot, name_of: dict[str, str]) -> None:
-    conn = cloud.conn
-    servers = retried("*", "servers", lambda: [
-        s for s in conn.compute.servers(details=True, all_projects=True)
-        if s.project_id in name_of])
-    volumes = retried("*", "volumes", lambda: [
-        v for v in conn.block_storage.volumes(details=True, all_projects=True)
-        if v.project_id in name_of])
-    images = retried("*", "images", lambda: {i.id: i.name for i in conn.image.images()}
-                     ) if servers else {}
+def _read_rule(snap: Snapshot, tenant: str, group: str, rule: dict[str, Any]) -> None:
+    direction, protocol = rule.get("direction"), rule.get("protocol")
+    prefix, remote_group = rule.get("remote_ip_prefix"), rule.get("remote_group_id")
+    if (direction == "egress" and protocol is None and prefix is None and remote_group is None
+            and not rule.get("description")):
+        return  # the allow-all egress rules neutron adds to every new group
+    remote = prefix or (f"group:{remote_group}" if remote_group else "0.0.0.0/0")
+    values = {"direction": direction, "protocol": protocol or "any",
+              "port_min": rule.get("port_range_min"), "port_max": rule.get("port_range_max"),
+              "remote": remote}
+    snap.add(Resource("sg_rule", rule_name_of(group, values), tenant,
+                      _request_of_text(rule.get("description")), _fields(values), group),
+             rule["id"])
+
+
+def _read_compute(snap: Snapshot, servers: list[dict[str, Any]], volumes: list[dict[str, Any]],
+                  images: dict[str, Any], name_of: dict[str, str]) -> None:
     ports = snap.server_ports
     group_names = snap.group_names
-    server_names = {}
+    server_names: dict[str, str] = {}
     for server in servers:
-        tenant = name_of[server.project_id]
-        server_names[server.id] = server.name
-        attached = ports.get(server.id, [])
+        tenant = name_of[server["tenant_id"]]
+        server_names[server["id"]] = str(server["name"])
+        attached = ports.get(server["id"], [])
         network = attached[0][0] if attached else None
         groups = frozenset(group_names.get(g, g) for _, ids in attached for g in ids)
-        flavor = (server.flavor or {}).get("original_name") or (server.flavor or {}).get("name")
-        image = images.get((server.image or {}).get("id", ""), (server.image or {}).get("id"))
-        metadata = dict(server.metadata or {})
+        flavor_of = server.get("flavor") or {}
+        flavor = flavor_of.get("original_name") or flavor_of.get("name") or flavor_of.get("id")
+        image_of = server.get("image") or {}  # "" when the server boots from a volume
+        image = images.get(image_of.get("id", ""), image_of.get("id"))
+        metadata = dict(server.get("metadata") or {})
         values = {"flavor": flavor, "image": image, "network": network, "metadata": metadata}
         if attached:
             values["security_groups"] = groups
-        resource = Resource("server", server.name, tenant, metadata.get(REQUEST_TAG, ""),
+        status = server.get("status") or ""
+        resource = Resource("server", server["name"], tenant, metadata.get(REQUEST_TAG, ""),
                             _fields(values), network)
-        snap.add(resource, server.id, status=server.status, metadata=metadata)
-        if (server.status or "").upper() == "ERROR":
+        snap.add(resource, server["id"], status=status, metadata=metadata)
+        if status.upper() == "ERROR":
             snap.broken[resource.key] = "the server is in ERROR state"
     for volume in volumes:
-        tenant = name_of[volume.project_id]
-        metadata = dict(volume.metadata or {})
+        tenant = name_of[volume["os-vol-tenant-attr:tenant_id"]]
+        metadata = dict(volume.get("metadata") or {})
         request = metadata.get(REQUEST_TAG, "")
-        resource = Resource("volume", volume.name, tenant, request,
-                            _fields({"size_gb": volume.size,
-                                     "encrypted": bool(volume.is_encrypted)}), tenant)
-        snap.add(resource, volume.id, status=volume.status)
-        if (volume.status or "").lower() in ("error", "error_extending"):
-            snap.broken[resource.key] = f"the volume is in {volume.status} state"
-        for attachment in volume.attachments or ():
-            server = server_names.get(attachment.get("server_id"))
-            if server is None:
+        status = volume.get("status") or ""
+        name = volume.get("name") or ""
+        resource = Resource("volume", name, tenant, request,
+                            _fields({"size_gb": volume.get("size"),
+                                     "encrypted": bool(volume.get("encrypted"))}), tenant)
+        snap.add(resource, volume["id"], status=status)
+        if status.lower() in ("error", "error_extending"):
+            snap.broken[resource.key] = f"the volume is in {status} state"
+        for attachment in volume.get("attachments") or ():
+            attached_to = server_names.get(attachment.get("server_id") or "")
+            if attached_to is None:
                 continue
-            snap.add(Resource("volume_attachment", f"{volume.name}:{server}", tenant, request,
-                              parent=volume.name), attachment.get("attachment_id") or "",
-                     server_id=attachment.get("server_id"), volume_id=volume.id)
+            snap.add(Resource("volume_attachment", f"{name}:{attached_to}", tenant, request,
+                              parent=name), attachment.get("attachment_id") or "",
+                     server_id=attachment.get("server_id"), volume_id=volume["id"])

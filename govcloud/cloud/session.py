@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,6 +75,31 @@ class Cloud:
                 self._scoped[project_id] = conn
             return conn
 
+    def list(self, service: str, path: str, key: str, *, params: dict[str, Any] | None = None,
+             microversion: str | None = None) -> list[dict[str, Any]]:
+        """One list call (and its further pages, if the service pages) as plain JSON.
+
+        Not the SDK's resource objects: building one costs milliseconds of CPU (a no-op plan of
+        100 tenants spent more time constructing them than waiting for the cloud)."""
+        import openstack.exceptions
+
+        proxy = getattr(self.conn, service)
+        items: list[dict[str, Any]] = []
+        url: str | None = path
+        query: dict[str, Any] | None = dict(params or {})
+        seen: set[str] = set()
+        while url is not None:
+            response = proxy.get(url, params=query, microversion=microversion)
+            openstack.exceptions.raise_from_response(response)
+            body = response.json()
+            items.extend(body.get(key) or ())
+            url, query = _next_page(body, key, response.url), None
+            if url in seen:  # a service repeating its marker would loop forever
+                break
+            if url is not None:
+                seen.add(url)
+        return items
+
     def forget_scoped(self, project_id: str) -> None:
         with self._lock:
             conn = self._scoped.pop(project_id, None)
@@ -85,6 +111,24 @@ class Cloud:
             conn.close()
         self._scoped.clear()
         self.conn.close()
+
+
+def _next_page(body: dict[str, Any], key: str, current: str) -> str | None:
+    """The next page's URL in any of the styles OpenStack services use, else None."""
+    href: Any = None
+    links = body.get(f"{key}_links")  # nova, cinder, neutron
+    if isinstance(links, list):
+        href = next((link.get("href") for link in links if link.get("rel") == "next"), None)
+    elif isinstance(body.get("links"), dict):  # keystone
+        href = body["links"].get("next")
+    elif isinstance(body.get("next"), str):  # glance: a path on the same host
+        href = body["next"]
+    if not href:
+        return None
+    if href.startswith("/"):
+        parts = urllib.parse.urlsplit(current)
+        href = f"{parts.scheme}://{parts.netloc}{href}"
+    return str(href)
 
 
 def _count(conn: Any, counter: CallCounter) -> None:

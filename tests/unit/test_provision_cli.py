@@ -161,46 +161,56 @@ def test_apply_requires_approvals_of_three_roles_when_asked(tmp_path, no_cloud):
 # ---------------------------------------------------------------- the reader on fake SDK objects
 
 
-class _Proxy:
-    def __init__(self, **lists):
+class _FakeCloud:
+    """``Cloud.list`` answered from plain JSON lists, ``get_quota_set`` counted."""
+
+    def __init__(self, lists):
         self.lists = lists
         self.quota_reads = 0
+        self.listed = []
+        self.user_id = "me"
+        self.name = "fake"
+        self.conn = NS(compute=NS(get_quota_set=self._quota))
 
-    def __getattr__(self, name):
-        if name in self.lists:
-            return lambda *a, **k: iter(self.lists[name])
-        raise AttributeError(name)
+    def list(self, service, path, key, *, params=None, microversion=None):
+        self.listed.append(path)
+        return self.lists.get(key, [])
 
-    def get_quota_set(self, pid):
+    def _quota(self, pid):
         self.quota_reads += 1
         return NS(cores=99, ram=2048, instances=3)
 
 
 def _fake_cloud(tags):
-    project = NS(id="p1", name="t1", tags=tags, description="d")
-    identity = _Proxy(projects=[project], users=[], roles=[], role_assignments=[])
-    group = NS(id="g1", name="web", project_id="p1", tags=["govcloud:request=R1"],
-               description="")
-    default = NS(id="g0", name="default", project_id="p1", tags=[], description="")
-    egress = NS(id="r0", security_group_id="g1", project_id="p1", direction="egress",
-                protocol=None, remote_ip_prefix=None, remote_group_id=None, description="",
-                port_range_min=None, port_range_max=None)
-    ours = NS(id="r1", security_group_id="g1", project_id="p1", direction="ingress",
-              protocol="tcp", remote_ip_prefix="10.0.0.0/8", remote_group_id=None,
-              description="govcloud:request=R1", port_range_min=443, port_range_max=443)
-    theirs = NS(id="r2", security_group_id="g1", project_id="p1", direction="ingress",
-                protocol="tcp", remote_ip_prefix="0.0.0.0/0", remote_group_id=None,
-                description="", port_range_min=3389, port_range_max=3389)
-    network = _Proxy(networks=[], subnets=[], routers=[], ports=[],
-                     security_groups=[group, default],
-                     security_group_rules=[egress, ours, theirs])
-    server = NS(id="s1", name="stray", project_id="p1", status="ERROR", flavor={
-        "original_name": "c1m1"}, image={"id": "i1"}, metadata={})
-    compute = _Proxy(servers=[server])
-    compute.get_quota_set = _Proxy.get_quota_set.__get__(compute)
-    conn = NS(identity=identity, network=network, compute=compute,
-              block_storage=_Proxy(volumes=[]), image=_Proxy(images=[NS(id="i1", name="img")]))
-    return NS(conn=conn, user_id="me", name="fake"), compute
+    project = {"id": "p1", "name": "t1", "tags": tags, "description": "d"}
+    egress = {"id": "r0", "direction": "egress", "protocol": None, "remote_ip_prefix": None,
+              "remote_group_id": None, "description": None, "port_range_min": None,
+              "port_range_max": None}
+    ours = {"id": "r1", "direction": "ingress", "protocol": "tcp",
+            "remote_ip_prefix": "10.0.0.0/8", "remote_group_id": None,
+            "description": "govcloud:request=R1", "port_range_min": 443, "port_range_max": 443}
+    theirs = {"id": "r2", "direction": "ingress", "protocol": "tcp",
+              "remote_ip_prefix": "0.0.0.0/0", "remote_group_id": None, "description": "",
+              "port_range_min": 3389, "port_range_max": 3389}
+    group = {"id": "g1", "name": "web", "project_id": "p1", "tags": ["govcloud:request=R1"],
+             "description": "", "security_group_rules": [egress, ours, theirs]}
+    default = {"id": "g0", "name": "default", "project_id": "p1", "tags": [],
+               "description": "", "security_group_rules": [dict(ours, id="r9")]}
+    other = {"id": "g9", "name": "web", "project_id": "elsewhere", "tags": [],
+             "description": "", "security_group_rules": [dict(theirs, id="r8")]}
+    server = {"id": "s1", "name": "stray", "tenant_id": "p1", "status": "ERROR",
+              "flavor": {"original_name": "c1m1"}, "image": {"id": "i1"}, "metadata": {}}
+    volume_backed = {"id": "s2", "name": "boots-from-volume", "tenant_id": "p1",
+                     "status": "ACTIVE", "flavor": {"original_name": "c1m1"}, "image": "",
+                     "metadata": {}}
+    cloud = _FakeCloud({"projects": [project], "security_groups": [group, default, other],
+                        "servers": [server, volume_backed],
+                        "images": [{"id": "i1", "name": "img"}]})
+    return cloud, cloud
+
+
+def _by_key(snap):
+    return {r.key: r for r in snap.resources}
 
 
 def _desired():
@@ -218,6 +228,13 @@ def test_reader_maps_rules_and_skips_what_neutron_makes_by_itself():
     assert not [n for n in names if n[1] == "default" or "egress" in n[1]]
     assert ("server", "stray", "") in names
     assert snap.broken[("t1", "server", "stray")] == "the server is in ERROR state"
+    resources = _by_key(snap)
+    assert resources[("t1", "server", "stray")].field_map()["image"] == "img"
+    assert resources[("t1", "server", "boots-from-volume")].field_map().get("image") is None
+    assert snap.ids[("t1", "sg_rule", "web:ingress:tcp:443-443:10.0.0.0/8")] == "r1"
+    assert "r8" not in snap.ids.values()  # another project's group of the same name
+    # neutron's groups carry their rules: /security-group-rules is never listed
+    assert "/security-group-rules" not in cloud.listed
 
 
 def test_quotas_are_read_only_where_the_recorded_digest_differs():
@@ -277,3 +294,49 @@ def test_reads_are_retried_when_the_connection_drops_and_only_then():
     with pytest.raises(CloudError, match="403"):
         retried("t", "servers", refused, pause=0)
     assert len(calls) == 1
+
+
+class _Response:
+    def __init__(self, url, body, status=200):
+        self.url, self._body, self.status_code = url, body, status
+        self.headers, self.reason, self.text = {}, "OK", ""
+
+    def json(self):
+        return self._body
+
+
+class _PagedProxy:
+    """Answers GETs from a {url-or-path: body} map and records them."""
+
+    def __init__(self, pages):
+        self.pages, self.gets = pages, []
+
+    def get(self, url, params=None, microversion=None):
+        self.gets.append((url, params, microversion))
+        return _Response(url if url.startswith("http") else "http://api:1/v2" + url,
+                         self.pages[url])
+
+
+def test_lists_follow_every_paging_style_and_stop_on_a_repeated_marker():
+    from govcloud.cloud.session import CallCounter, Cloud
+
+    nova = _PagedProxy({
+        "/servers/detail": {"servers": [{"id": 1}], "servers_links": [
+            {"rel": "next", "href": "http://api:1/v2/servers/detail?marker=1"}]},
+        "http://api:1/v2/servers/detail?marker=1": {"servers": [{"id": 2}]}})
+    keystone = _PagedProxy({
+        "/projects": {"projects": [{"id": "a"}], "links": {"next": "http://k/v3/projects?p=2"}},
+        "http://k/v3/projects?p=2": {"projects": [{"id": "b"}], "links": {"next": None}}})
+    glance = _PagedProxy({
+        "/images": {"images": [{"id": "i"}], "next": "/v2/images?marker=i"},
+        "http://api:1/v2/images?marker=i": {"images": [{"id": "j"}],
+                                            "next": "/v2/images?marker=i"}})
+    cloud = Cloud("fake", NS(compute=nova, identity=keystone, image=glance), CallCounter())
+    assert [s["id"] for s in cloud.list("compute", "/servers/detail", "servers",
+                                        params={"all_tenants": 1}, microversion="2.47")] == [1, 2]
+    assert nova.gets[0] == ("/servers/detail", {"all_tenants": 1}, "2.47")
+    assert nova.gets[1][1] is None  # the next link carries the query
+    assert [p["id"] for p in cloud.list("identity", "/projects", "projects")] == ["a", "b"]
+    # glance's next is a path on the same host; a service repeating its marker is not followed
+    assert [i["id"] for i in cloud.list("image", "/images", "images")] == ["i", "j"]
+    assert len(glance.gets) == 2
