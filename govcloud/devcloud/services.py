@@ -36,11 +36,16 @@ def rabbitmq_server() -> str | None:
     return found[-1] if found else None
 
 
-def _gunicorn(port: int, app: str, threads: int = 4) -> Callable[[Layout], list[str]]:
+def _gunicorn(port: int, app: str, threads: int = 4, workers: int = 1
+              ) -> Callable[[Layout], list[str]]:
+    """A gthread gunicorn for one API. ``workers`` > 1 where one process's GIL is the limit:
+    neutron and nova-api build every listed object in Python (upstream's default is one API
+    worker per CPU; devcloud gives those two 2 and the others 1, to keep its memory small)."""
+
     def argv(layout: Layout) -> list[str]:
         return [
             str(layout.venv / "bin" / "gunicorn"), "--bind", f"{HOST}:{port}",
-            "--workers", "1", "--threads", str(threads), "--worker-class", "gthread",
+            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
             "--timeout", "120", "--graceful-timeout", "3", "--no-control-socket",
             "--name", f"devcloud-{app}", "govcloud_devcloud_ext.wsgi:application",
         ]
@@ -159,11 +164,11 @@ SERVICES: tuple[Service, ...] = (
         env=_wsgi_env("placement", OS_PLACEMENT_CONFIG_DIR="{etc}/placement"),
     ),
     Service(
-        "nova-api", 2, _gunicorn(PORTS["nova-api"], "nova"), _http(PORTS["nova-api"]),
+        "nova-api", 2, _gunicorn(PORTS["nova-api"], "nova", workers=2), _http(PORTS["nova-api"]),
         port=PORTS["nova-api"], env=_wsgi_env("nova", OS_NOVA_CONFIG_DIR="{etc}/nova"),
     ),
     Service(
-        "neutron", 2, _gunicorn(PORTS["neutron"], "neutron"), _http(PORTS["neutron"]),
+        "neutron", 2, _gunicorn(PORTS["neutron"], "neutron", workers=2), _http(PORTS["neutron"]),
         port=PORTS["neutron"], env=_wsgi_env("neutron", OS_NEUTRON_CONFIG_DIR="{etc}/neutron"),
     ),
     Service(
