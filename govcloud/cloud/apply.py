@@ -1,4 +1,9 @@
-"""Carry out a plan on the cloud: stage by stage in dependency order, in parallel within a stage.
+"""Carry out a plan on the cloud in dependency order, independent calls in parallel.
+
+Creates and updates run as soon as what they need in their own tenant is done (a subnet after
+its network, a server after its quota, network, subnet and security groups), so one tenant's
+slow server boot does not hold up another tenant's networks. Deletes (destroy, and the old half
+of a replacement) run stage by stage in reverse kind order.
 
 Every create tags its resource with ``govcloud:request`` in the same call where the API allows
 (servers and volumes: metadata; projects: tags; users and rules: description); neutron objects
@@ -25,6 +30,24 @@ from govcloud.provision.plan import OWNER_FIELD, Action, Plan
 
 Key = tuple[str, str, str]
 WAIT_S = 300.0
+
+# What a create or update needs done first, in the same tenant. The project comes first for
+# everything, even where a parent already exists (a plan can update the project's tags).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "project": (),
+    "quota": ("project",),
+    "user": ("project",),
+    "role_assignment": ("project", "user"),
+    "network": ("project",),
+    "subnet": ("project", "network"),
+    "router": ("project",),
+    "router_interface": ("project", "router", "subnet"),
+    "security_group": ("project",),
+    "sg_rule": ("project", "security_group"),
+    "server": ("project", "quota", "network", "subnet", "security_group"),
+    "volume": ("project", "quota"),
+    "volume_attachment": ("project", "volume", "server"),
+}
 
 
 @dataclass
@@ -56,6 +79,8 @@ class Executor:
         self._lock = threading.Lock()
         self._cache: dict[str, Any] = {}
         self._members: set[str] = set(snap.ops_member_of)
+        self._slots = threading.Condition()  # the scheduler's; guards _busy
+        self._busy = 0  # actions making API calls (not those only polling for a status)
 
     # ---- lookups (each list call at most once per run)
 
@@ -139,8 +164,10 @@ class Executor:
         total = len(plan.actions) + len(replaced)
         done = 0
         # Replacements first lose their old resource (reverse order), then everything forward.
-        for stage in _stages(replaced, reverse=True) + _stages(forward) + _stages(
-                backward, reverse=True):
+        for stage in _stages(replaced, reverse=True):
+            done += self._stage(stage, done, total)
+        done += self._graph(forward, done, total)
+        for stage in _stages(backward, reverse=True):
             done += self._stage(stage, done, total)
         return self.outcome
 
@@ -150,23 +177,107 @@ class Executor:
                 return r
         return desired
 
+    def _finished(self, action: Action, counter: list[int], total: int) -> None:
+        r = action.resource
+        with self._lock:
+            counter[0] += 1
+            self.outcome.done.append(action)
+            self.progress(f"[{counter[0]}/{total}] {action.op} {r.kind} {r.name} "
+                          f"(tenant {r.tenant})")
+
+    def _graph(self, actions: list[Action], done: int, total: int) -> int:
+        """Run each action once what it needs (see NEEDS) is done.
+
+        At most ``workers`` actions make API calls at a time; one that is only waiting for the
+        cloud (a server booting, a volume being made) does not count, so a tenant's slow boot
+        never holds up another tenant's networks. On the first failure nothing new starts; the
+        actions under way finish (so no half-made resource goes unrecorded) and the first error
+        is raised.
+        """
+        if not actions:
+            return 0
+        workers = max(1, self.opts.workers)
+        threads = workers * 4
+        rank = {kind: i for i, kind in enumerate(KINDS_ORDER)}
+        by_tenant_kind: dict[tuple[str, str], list[int]] = {}
+        for i, a in enumerate(actions):
+            by_tenant_kind.setdefault((a.resource.tenant, a.resource.kind), []).append(i)
+        waiting_on = [0] * len(actions)
+        unlocks: list[list[int]] = [[] for _ in actions]
+        for i, a in enumerate(actions):
+            for kind in NEEDS.get(a.resource.kind, ()):
+                for j in by_tenant_kind.get((a.resource.tenant, kind), ()):
+                    waiting_on[i] += 1
+                    unlocks[j].append(i)
+        ready = [i for i in range(len(actions)) if waiting_on[i] == 0]
+        counter = [done]
+        errors: list[BaseException] = []
+        finished: list[tuple[int, BaseException | None]] = []
+        running = 0
+        slots = self._slots
+
+        def run_one(i: int) -> None:
+            error: BaseException | None = None
+            try:
+                self._do(actions[i])
+            except BaseException as exc:  # noqa: BLE001 - handed to the scheduler
+                error = exc
+            with slots:
+                self._busy -= 1
+                finished.append((i, error))
+                slots.notify_all()
+
+        def can_start() -> bool:
+            return bool(ready) and not errors and running < threads and self._busy < workers
+
+        def take() -> int:
+            # Furthest along a tenant's chain first: servers start booting as early as can be.
+            best = max(range(len(ready)),
+                       key=lambda k: (rank.get(actions[ready[k]].resource.kind, 0), -ready[k]))
+            return ready.pop(best)
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            while True:
+                with slots:
+                    while can_start():
+                        running += 1
+                        self._busy += 1
+                        pool.submit(run_one, take())
+                    if running == 0:
+                        break
+                    while not finished and not can_start():
+                        slots.wait()
+                    batch = finished[:]
+                    finished.clear()
+                for i, error in batch:
+                    running -= 1
+                    if error is not None:
+                        errors.append(error)
+                        continue
+                    self._finished(actions[i], counter, total)
+                    for k in unlocks[i]:
+                        waiting_on[k] -= 1
+                        if waiting_on[k] == 0:
+                            ready.append(k)
+        if errors:
+            _raise_first(errors)
+        if counter[0] - done != len(actions):  # a cycle in NEEDS would leave actions unrun
+            raise CloudError(f"apply stopped with {len(actions) - counter[0] + done} actions "
+                             "whose dependencies never completed", hint="report this as a bug")
+        return len(actions)
+
     def _stage(self, actions: list[Action], done: int, total: int) -> int:
         errors: list[BaseException] = []
         counter = [done]
 
         def one(action: Action) -> None:
-            r = action.resource
             try:
                 self._do(action)
             except BaseException as exc:  # noqa: BLE001 - collected, first one raised
                 with self._lock:
                     errors.append(exc)
                 return
-            with self._lock:
-                counter[0] += 1
-                self.outcome.done.append(action)
-                self.progress(f"[{counter[0]}/{total}] {action.op} {r.kind} {r.name} "
-                              f"(tenant {r.tenant})")
+            self._finished(action, counter, total)
 
         if len(actions) == 1 or self.opts.workers <= 1:
             for action in actions:
@@ -177,10 +288,7 @@ class Executor:
             with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
                 list(pool.map(one, actions))
         if errors:
-            first = errors[0]
-            if isinstance(first, CloudError):
-                raise first
-            raise CloudError(f"apply failed: {type(first).__name__}") from first
+            _raise_first(errors)
         return len(actions)
 
     def _do(self, action: Action) -> None:
@@ -195,6 +303,19 @@ class Executor:
             self.ids[r.key] = ident
 
     def _wait(self, what: str, tenant: str, probe: Callable[[], str | None],
+              ok: set[str], bad: set[str]) -> None:
+        with self._slots:
+            self._busy -= 1  # a slot for another action while this one only polls
+            self._slots.notify_all()
+        try:
+            self._poll(what, tenant, probe, ok, bad)
+        finally:
+            with self._slots:
+                while self._busy >= max(1, self.opts.workers):
+                    self._slots.wait()
+                self._busy += 1
+
+    def _poll(self, what: str, tenant: str, probe: Callable[[], str | None],
               ok: set[str], bad: set[str]) -> None:
         deadline = time.monotonic() + self.opts.timeout_s
         delay = 0.5
@@ -534,6 +655,13 @@ def _plain_map(value: Any) -> dict[str, str]:
     if isinstance(value, dict):
         return {str(k): str(v) for k, v in value.items()}
     return {str(k): str(v) for k, v in value}
+
+
+def _raise_first(errors: list[BaseException]) -> None:
+    first = errors[0]
+    if isinstance(first, CloudError):
+        raise first
+    raise CloudError(f"apply failed: {type(first).__name__}") from first
 
 
 def _stages(actions: list[Action], reverse: bool = False) -> list[list[Action]]:

@@ -1,0 +1,107 @@
+"""The apply scheduler on plain data: what runs before what, and what happens on a failure."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace as NS
+
+import pytest
+
+from govcloud.cloud.apply import NEEDS, Executor, Options
+from govcloud.cloud.read import Snapshot
+from govcloud.errors import CloudError
+from govcloud.provision.desired import KINDS_ORDER, Resource
+from govcloud.provision.plan import Action, Plan
+
+TENANT_KINDS = [("project", ""), ("quota", "t"), ("user", "t-ops"), ("role_assignment",
+                "t-ops:member"), ("network", "net"), ("subnet", "net-sub"), ("router", "r"),
+                ("router_interface", "r:net-sub"), ("security_group", "app"),
+                ("sg_rule", "app:22"), ("sg_rule", "app:443"), ("server", "app-1"),
+                ("volume", "data"), ("volume_attachment", "data:app-1")]
+
+
+def _plan(tenants: list[str]) -> Plan:
+    actions = [Action("create", Resource(kind, tenant if kind == "project" else name, tenant,
+                                         f"REQ-{tenant}"))
+               for tenant in tenants for kind, name in TENANT_KINDS]
+    return Plan(actions=tuple(actions), fingerprint="")
+
+
+class _Recorder(Executor):
+    """Makes no cloud call: records when each action starts and ends. Servers boot for a
+    while (polled through the executor's own wait, as real ones are); the rest is quick."""
+
+    def __init__(self, workers: int, boot_s: float, fail: set[tuple[str, str]]) -> None:
+        super().__init__(NS(conn=None, name="fake"), Snapshot(), Options(workers=workers))
+        self.boot_s = boot_s
+        self.fail = fail
+        self.times: dict[tuple[str, str, str], tuple[float, float]] = {}
+        self.calling = 0  # actions in an API call now, as opposed to waiting for a status
+        self.most = 0
+        self.guard = threading.Lock()
+
+    def _call(self) -> None:
+        with self.guard:
+            self.calling += 1
+            self.most = max(self.most, self.calling)
+        time.sleep(0.002)
+        with self.guard:
+            self.calling -= 1
+
+    def _do(self, action: Action) -> None:
+        r = action.resource
+        start = time.monotonic()
+        self._call()
+        if r.kind == "server":
+            up = start + self.boot_s
+            self._wait(f"server {r.name}", r.tenant,
+                       lambda: "ACTIVE" if time.monotonic() >= up else "BUILD", {"active"}, set())
+            self._call()
+        with self.guard:
+            self.times[r.key] = (start, time.monotonic())
+        if (r.tenant, r.kind) in self.fail:
+            raise CloudError(f"tenant {r.tenant}: {r.kind} {r.name}: create: boom")
+
+
+def test_needs_cover_every_kind_and_only_point_backwards():
+    assert set(NEEDS) == set(KINDS_ORDER)
+    rank = {kind: i for i, kind in enumerate(KINDS_ORDER)}
+    for kind, needs in NEEDS.items():
+        assert all(rank[need] < rank[kind] for need in needs), kind
+        if kind != "project":
+            assert "project" in needs
+
+
+def test_every_action_starts_after_what_it_needs_and_tenants_do_not_wait_for_each_other():
+    tenants = [f"t{i}" for i in range(6)]
+    ex = _Recorder(workers=2, boot_s=0.6, fail=set())
+    ex.run(_plan(tenants))
+    assert len(ex.outcome.done) == len(tenants) * len(TENANT_KINDS)
+    assert ex.most == 2  # the bound on concurrent calls is used and kept
+    for (tenant, kind, name), (start, _end) in ex.times.items():
+        for need in NEEDS[kind]:
+            for (t2, k2, _n2), (_s2, end2) in ex.times.items():
+                if t2 == tenant and k2 == need:
+                    assert end2 <= start, f"{tenant} {kind} {name} started before its {need}"
+    # No stage barrier, and a booting server holds no worker: other tenants' networks were
+    # made meanwhile, and all six servers booted at once although only two calls may run.
+    overlaps = [
+        (t1, t2) for (t1, k1, _), (s1, e1) in ex.times.items() if k1 == "server"
+        for (t2, k2, _), (s2, e2) in ex.times.items()
+        if t2 != t1 and k2 in ("network", "subnet", "router", "security_group") and s1 < s2 < e1]
+    assert overlaps
+    boots = sorted(ex.times[(t, "server", "app-1")] for t in tenants)
+    assert max(start for start, _ in boots) < min(end for _, end in boots)
+
+
+def test_a_failure_starts_nothing_new_lets_running_calls_finish_and_raises_it():
+    ex = _Recorder(workers=1, boot_s=0.0, fail={("t0", "network")})
+    with pytest.raises(CloudError, match="t0: network net: create: boom"):
+        ex.run(_plan(["t0", "t1"]))
+    done = {a.resource.key for a in ex.outcome.done}
+    assert ("t0", "network", "net") not in done
+    # One worker: after the failing call nothing else was started.
+    last_start = max(start for start, _ in ex.times.values())
+    assert ex.times[("t0", "network", "net")][0] == last_start
+    assert ("t0", "subnet", "net-sub") not in ex.times
