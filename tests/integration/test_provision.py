@@ -41,7 +41,9 @@ def env(tmp_path_factory, devcloud):
 
 @pytest.fixture(scope="module")
 def admin(devcloud):
-    conn = openstack.connect(cloud=devcloud.admin_cloud)
+    # The test's own checks retry a connection the API dropped (gunicorn closes idle
+    # keep-alive connections; a request racing that close is reset): they are reads.
+    conn = openstack.connect(cloud=devcloud.admin_cloud, connect_retries=3)
     yield conn
     conn.close()
 
