@@ -40,13 +40,24 @@ def _gunicorn(port: int, app: str, threads: int = 4, workers: int = 1
               ) -> Callable[[Layout], list[str]]:
     """A gthread gunicorn for one API. ``workers`` > 1 where one process's GIL is the limit:
     neutron and nova-api build every listed object in Python (upstream's default is one API
-    worker per CPU; devcloud gives those two 2 and the others 1, to keep its memory small)."""
+    worker per CPU; devcloud gives those two 2 and the others 1, to keep its memory small).
+
+    No keep-alive: gthread's main loop closes a connection idle for ``--keep-alive`` seconds
+    (default 2) even when a request has just arrived on it, and that request is reset
+    (``murder_keepalived``). Clients that poll every few seconds reuse connections at about that
+    age: under load, apply saw a POST reset every few hundred writes. One connection per request
+    costs nothing on loopback.
+
+    No limit on the request line: gunicorn's default (4094 bytes) is half of what clients split
+    their URLs at (8 KiB), so nova's server list, which asks neutron for the ports of every
+    server on the page by ``device_id``, failed with 500 once a page held about 85 servers."""
 
     def argv(layout: Layout) -> list[str]:
         return [
             str(layout.venv / "bin" / "gunicorn"), "--bind", f"{HOST}:{port}",
             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-            "--timeout", "120", "--graceful-timeout", "3", "--no-control-socket",
+            "--timeout", "120", "--graceful-timeout", "3", "--keep-alive", "0",
+            "--limit-request-line", "0", "--no-control-socket",
             "--name", f"devcloud-{app}", "govcloud_devcloud_ext.wsgi:application",
         ]
 
