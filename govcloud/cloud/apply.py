@@ -31,6 +31,10 @@ from govcloud.provision.plan import OWNER_FIELD, Action, Plan
 Key = tuple[str, str, str]
 WAIT_S = 300.0
 
+# Rough seconds an action takes on a busy cloud, to order the ready ones (see _graph).
+COST_S: dict[str, float] = {"server": 20.0, "volume": 4.0, "volume_attachment": 4.0,
+                            "router": 0.5, "router_interface": 0.5, "user": 0.3}
+
 # What a create or update needs done first, in the same tenant. The project comes first for
 # everything, even where a parent already exists (a plan can update the project's tags).
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -79,6 +83,8 @@ class Executor:
         self._lock = threading.Lock()
         self._cache: dict[str, Any] = {}
         self._members: set[str] = set(snap.ops_member_of)
+        self._granting: dict[str, threading.Lock] = {}
+        self._booted: set[str] = set()  # servers this run saw ACTIVE
         self._slots = threading.Condition()  # the scheduler's; guards _busy
         self._busy = 0  # actions making API calls (not those only polling for a status)
 
@@ -145,12 +151,12 @@ class Executor:
         """A connection in the tenant's project; govcloud's own user gets ``member`` there."""
         pid = self.project(tenant)
         with self._lock:
-            needs = pid not in self._members
-        if needs:
-            with step(tenant, "project", "grant govcloud's user member role"):
-                self.conn.identity.assign_project_role_to_user(pid, self.cloud.user_id,
-                                                               self._role("member"))
-            with self._lock:
+            granting = self._granting.setdefault(pid, threading.Lock())
+        with granting:  # a tenant's server and volume ask at once: one grant, not two
+            if pid not in self._members:
+                with step(tenant, "project", "grant govcloud's user member role"):
+                    self.conn.identity.assign_project_role_to_user(pid, self.cloud.user_id,
+                                                                   self._role("member"))
                 self._members.add(pid)
         return self.cloud.scoped(pid)
 
@@ -199,6 +205,7 @@ class Executor:
         workers = max(1, self.opts.workers)
         threads = workers * 4
         rank = {kind: i for i, kind in enumerate(KINDS_ORDER)}
+        order = sorted(range(len(actions)), key=lambda i: -rank.get(actions[i].resource.kind, 0))
         by_tenant_kind: dict[tuple[str, str], list[int]] = {}
         for i, a in enumerate(actions):
             by_tenant_kind.setdefault((a.resource.tenant, a.resource.kind), []).append(i)
@@ -209,6 +216,13 @@ class Executor:
                 for j in by_tenant_kind.get((a.resource.tenant, kind), ()):
                     waiting_on[i] += 1
                     unlocks[j].append(i)
+        # Longest (estimated) time from an action to the end of its tenant's chain: the ready
+        # action with the most still to wait for after it goes first, so servers start booting
+        # early and routers, whose calls are slow but which nothing waits for, fill the gaps.
+        urgency = [0.0] * len(actions)
+        for i in order:  # dependents (later kinds) before what they need
+            after = max((urgency[k] for k in unlocks[i]), default=0.0)
+            urgency[i] = COST_S.get(actions[i].resource.kind, 0.1) + after
         ready = [i for i in range(len(actions)) if waiting_on[i] == 0]
         counter = [done]
         errors: list[BaseException] = []
@@ -231,9 +245,7 @@ class Executor:
             return bool(ready) and not errors and running < threads and self._busy < workers
 
         def take() -> int:
-            # Furthest along a tenant's chain first: servers start booting as early as can be.
-            best = max(range(len(ready)),
-                       key=lambda k: (rank.get(actions[ready[k]].resource.kind, 0), -ready[k]))
+            best = max(range(len(ready)), key=lambda k: (urgency[ready[k]], -ready[k]))
             return ready.pop(best)
 
         with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -558,9 +570,14 @@ class Executor:
         self._wait_server(r, server.id)
 
     def _wait_server(self, r: Resource, ident: str) -> None:
+        with self._lock:
+            if ident in self._booted:
+                return
         compute = self.conn.compute
         self._wait(f"server {r.name}", r.tenant,
                    lambda: compute.get_server(ident).status, {"active"}, {"error"})
+        with self._lock:
+            self._booted.add(ident)
 
     def update_server(self, r: Resource, action: Action) -> None:
         sid = self.id_of(r.tenant, "server", r.name)

@@ -95,6 +95,20 @@ def test_every_action_starts_after_what_it_needs_and_tenants_do_not_wait_for_eac
     assert max(start for start, _ in boots) < min(end for _, end in boots)
 
 
+def test_what_a_server_waits_for_goes_first_and_what_nothing_waits_for_last():
+    ex = _Recorder(workers=1, boot_s=0.0, fail=set())
+    ex.run(_plan(["t0", "t1"]))
+    started = sorted(ex.times, key=lambda k: ex.times[k][0])
+    kinds = [kind for _, kind, _ in started]
+    first_server = kinds.index("server")
+    # Both projects first, then each tenant's quota, network, subnet and group: the servers
+    # (longest to finish) start before any router, user or rule.
+    assert kinds[:2] == ["project", "project"]
+    assert {"router", "router_interface", "user", "role_assignment", "sg_rule"}.isdisjoint(
+        kinds[:first_server])
+    assert kinds[-1] in ("router_interface", "role_assignment", "sg_rule", "volume_attachment")
+
+
 def test_a_failure_starts_nothing_new_lets_running_calls_finish_and_raises_it():
     ex = _Recorder(workers=1, boot_s=0.0, fail={("t0", "network")})
     with pytest.raises(CloudError, match="t0: network net: create: boom"):
@@ -105,3 +119,69 @@ def test_a_failure_starts_nothing_new_lets_running_calls_finish_and_raises_it():
     last_start = max(start for start, _ in ex.times.values())
     assert ex.times[("t0", "network", "net")][0] == last_start
     assert ("t0", "subnet", "net-sub") not in ex.times
+
+
+# ---------------------------------------------------------------- resuming after a dropped call
+
+
+@pytest.fixture
+def key(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOVCLOUD_CREDENTIALS_KEY", "00" * 16)
+    monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path))
+
+
+def _planned(plan: Plan):
+    from govcloud.cli.provision_cmd import Planned, Target
+
+    request = NS(spec={"tenant": "t0", "department": "d"}, id="REQ-t0")
+    target = Target("fake", [request])
+    return Planned(target, NS(name="fake", conn=None), [], Snapshot(), plan)
+
+
+def test_a_dropped_connection_reads_the_cloud_again_and_resumes(monkeypatch, key):
+    """The apply goes on from a fresh read and plan, as a re-run would; other errors stop it."""
+    from keystoneauth1.exceptions import ConnectFailure
+
+    import govcloud.cli.provision_cmd as cmd
+    import govcloud.cloud as cloud_pkg
+
+    first, rest = _plan(["t0"]), Plan(actions=_plan(["t0"]).actions[5:], fingerprint="")
+    runs: list[int] = []
+
+    def run(self, plan):
+        runs.append(len(plan.actions))
+        if len(runs) == 1:
+            self.outcome.done.extend(plan.actions[:5])
+            try:
+                raise ConnectFailure("Connection reset by peer")
+            except ConnectFailure as exc:
+                raise CloudError("tenant t0: router r: create failed: reset") from exc
+        self.outcome.done.extend(plan.actions)
+        return self.outcome
+
+    reads: list[bool] = []
+    monkeypatch.setattr(Executor, "run", run)
+    monkeypatch.setattr(cloud_pkg, "read_cloud",
+                        lambda *a, refresh: reads.append(refresh) or Snapshot())
+    monkeypatch.setattr(cmd, "diff", lambda *a: rest)
+    planned = _planned(first)
+    outcome = cmd._execute(planned, None, None, "encrypted", 2, None)
+    assert runs == [len(first.actions), len(rest.actions)]
+    assert reads == [True]  # quotas read live, as apply does
+    assert planned.plan is rest
+    assert len(outcome.done) == 5 + len(rest.actions)
+
+
+def test_other_cloud_errors_are_not_retried(monkeypatch, key):
+    import govcloud.cli.provision_cmd as cmd
+
+    calls = []
+
+    def run(self, plan):
+        calls.append(1)
+        raise CloudError("tenant t0: server app-1 went to ERROR")
+
+    monkeypatch.setattr(Executor, "run", run)
+    with pytest.raises(CloudError, match="went to ERROR"):
+        cmd._execute(_planned(_plan(["t0"])), None, None, "encrypted", 2, None)
+    assert calls == [1]
