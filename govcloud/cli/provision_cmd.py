@@ -268,26 +268,60 @@ def _confirm(yes: bool, what: str) -> None:
         raise typer.Exit(0)
 
 
+RESUME_ROUNDS = 3  # an apply whose connection dropped re-reads the cloud and goes on
+
+
 def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
-             vol_type: str, workers: int, validated: Validated) -> Any:
-    from govcloud.cloud.apply import Executor, Options
+             vol_type: str, workers: int, validated: Validated, *, destroy: bool = False) -> Any:
+    """Carry out the plan. When an API drops a connection mid-call (a write cannot simply be
+    sent again: it may have been done), read the cloud again, plan again and go on, as a
+    re-run would: resources the dropped call made are found by name and adopted."""
+    from govcloud.cloud import read_cloud
+    from govcloud.cloud.apply import Executor, Options, Outcome
+    from govcloud.cloud.session import transient
     from govcloud.provision import credentials
 
-    plan = planned.plan
-    needs_key = any(a.resource.kind == "user" and a.op in ("create", "replace")
-                    for a in plan.actions)
     options = Options(workers=workers, encrypted_volume_type=vol_type,
                       departments={r.spec["tenant"]: r.spec["department"]
                                    for r in planned.target.requests})
-    if needs_key:
-        options.credentials_key = credentials.load_key(key_file)
-        options.credentials_dir = cred_dir or (state_dir() / "credentials")
-    executor = Executor(planned.cloud, planned.snapshot, options, _progress())
-    try:
-        return executor.run(plan)
-    finally:
-        if sys.stderr.isatty():
-            sys.stderr.write("\n")
+    total = Outcome()
+    for attempt in range(1, RESUME_ROUNDS + 1):
+        plan = planned.plan
+        if any(a.resource.kind == "user" and a.op in ("create", "replace")
+               for a in plan.actions) and options.credentials_key is None:
+            options.credentials_key = credentials.load_key(key_file)
+            options.credentials_dir = cred_dir or (state_dir() / "credentials")
+        executor = Executor(planned.cloud, planned.snapshot, options, _progress())
+        try:
+            outcome = executor.run(plan)
+        except CloudError as exc:
+            total.done.extend(executor.outcome.done)
+            _merge_bundles(total, executor.outcome)
+            if attempt == RESUME_ROUNDS or not transient(exc.__cause__):
+                raise
+            note(f"cloud {planned.target.cloud}: {exc.message}; the connection dropped: "
+                 f"reading the cloud again and resuming (round {attempt + 1} of "
+                 f"{RESUME_ROUNDS})")
+            snap = read_cloud(planned.cloud, planned.desired, planned.target.ids, refresh=True)
+            if snap.conflicts:
+                raise CloudError(f"cloud {planned.target.cloud}: {snap.conflicts[0]}") from exc
+            planned.snapshot = snap
+            planned.plan = diff([] if destroy else planned.desired, snap.resources,
+                                planned.target.ids, snap.broken)
+            continue
+        finally:
+            if sys.stderr.isatty():
+                sys.stderr.write("\n")
+        total.done.extend(outcome.done)
+        _merge_bundles(total, outcome)
+        return total
+    return total
+
+
+def _merge_bundles(total: Any, outcome: Any) -> None:
+    for path in outcome.passwords_written:
+        if path not in total.passwords_written:
+            total.passwords_written.append(path)
 
 
 # ---------------------------------------------------------------- commands
@@ -362,9 +396,10 @@ def register(app: typer.Typer) -> None:
             _confirm(yes or saved is not None and yes, "apply these changes")
             results: dict[str, Any] = {}
             for p in planned:
+                original = p.plan  # _execute re-plans if it has to resume
+                counts = original.counts
                 with _cloud_lock(p.target.cloud):
                     outcome = _execute(p, key_file, cred_dir, vol_type, workers, validated)
-                counts = p.plan.counts
                 note(f"cloud {p.target.cloud}: apply complete: {counts.get('create', 0)} "
                      f"created, {counts.get('update', 0)} changed, "
                      f"{counts.get('replace', 0)} replaced, {counts.get('delete', 0)} deleted "
@@ -372,8 +407,8 @@ def register(app: typer.Typer) -> None:
                 for bundle in outcome.passwords_written:
                     note(f"initial passwords of new users are in {bundle} (SM4-GCM; read with "
                          "`govcloud credentials show`)")
-                results[p.target.cloud] = {"plan": p.plan.summary(),
-                                           "fingerprint": p.plan.fingerprint,
+                results[p.target.cloud] = {"plan": original.summary(),
+                                           "fingerprint": original.fingerprint,
                                            "writes": p.cloud.counter.writes}
             record("apply", doc_paths, results)
         finally:
@@ -435,12 +470,15 @@ def register(app: typer.Typer) -> None:
             if sys.stdout.isatty():
                 _show(planned, "table", paths, False)
             _confirm(yes, "destroy these resources")
+            summaries = {p.target.cloud: p.plan.summary() for p in planned}
             for p in planned:
+                removing = len(p.plan.actions)
                 with _cloud_lock(p.target.cloud):
-                    _execute(p, None, None, "encrypted", workers, validated)
-                note(f"cloud {p.target.cloud}: destroy complete: {len(p.plan.actions)} "
+                    _execute(p, None, None, "encrypted", workers, validated, destroy=True)
+                note(f"cloud {p.target.cloud}: destroy complete: {removing} "
                      f"resource(s) removed ({p.cloud.counter.writes} write calls)")
-            record("destroy", paths, {p.target.cloud: p.plan.summary() for p in planned})
+            record("destroy", paths, {p.target.cloud: summaries[p.target.cloud]
+                                      for p in planned})
         finally:
             for p in planned:
                 p.cloud.close()

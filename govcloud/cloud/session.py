@@ -192,13 +192,14 @@ def retried(tenant: str, what: str, read: Callable[[], T], *, attempts: int = RE
             with step(tenant, what, "list"):
                 return read()
         except CloudError as exc:
-            if attempt == attempts or not _transient(exc.__cause__):
+            if attempt == attempts or not transient(exc.__cause__):
                 raise
             time.sleep(pause * attempt)
     raise AssertionError("unreachable")
 
 
-def _transient(exc: BaseException | None) -> bool:
+def transient(exc: BaseException | None) -> bool:
+    """The connection dropped or could not be made (the API may or may not have acted)."""
     import requests
     from keystoneauth1 import exceptions as ksa
 
