@@ -70,6 +70,53 @@ class Outcome:
     passwords_written: list[str] = field(default_factory=list)  # bundle paths (no secrets)
 
 
+class _Boots:
+    """Which servers are ACTIVE or in ERROR, from two list calls per second for all the boots
+    an apply waits on, instead of one GET per server per poll: nova answers a server's GET by
+    asking neutron for its ports and security groups, so per-server polls were a good part of
+    neutron's work in an apply. Lists servers changed since shortly before the first wait, by
+    the compute API's own clock (its ``Date`` header), so a skewed local clock does not matter.
+    """
+
+    EVERY_S = 1.0
+
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+        self._lock = threading.Lock()
+        self._since: str | None = None
+        self._at = -1e9
+        self._active: set[str] = set()
+        self._error: set[str] = set()
+
+    def status(self, ident: str) -> str | None:
+        with self._lock:  # one refresh at a time; the other waiters read its result
+            if time.monotonic() - self._at >= self.EVERY_S:
+                self._refresh()
+                self._at = time.monotonic()
+            if ident in self._error:
+                return "ERROR"
+            return "ACTIVE" if ident in self._active else None
+
+    def _refresh(self) -> None:
+        if self._since is None:
+            self._since = self._api_now(margin_s=120)
+        query = {"all_tenants": 1, "changes-since": self._since}
+        self._active = {s["id"] for s in self.cloud.list(
+            "compute", "/servers", "servers", params={**query, "status": "ACTIVE"})}
+        self._error = {s["id"] for s in self.cloud.list(
+            "compute", "/servers", "servers", params={**query, "status": "ERROR"})}
+
+    def _api_now(self, margin_s: float) -> str:
+        import datetime as dt
+        import email.utils
+
+        response = self.cloud.conn.compute.get("/")
+        stamp = response.headers.get("Date")
+        now = (email.utils.parsedate_to_datetime(stamp) if stamp
+               else dt.datetime.now(dt.UTC))
+        return (now - dt.timedelta(seconds=margin_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class Executor:
     def __init__(self, cloud: Cloud, snap: Snapshot, options: Options,
                  progress: Callable[[str], None] = lambda _: None) -> None:
@@ -85,6 +132,7 @@ class Executor:
         self._members: set[str] = set(snap.ops_member_of)
         self._granting: dict[str, threading.Lock] = {}
         self._booted: set[str] = set()  # servers this run saw ACTIVE
+        self._boots = _Boots(cloud)
         self._slots = threading.Condition()  # the scheduler's; guards _busy
         self._busy = 0  # actions making API calls (not those only polling for a status)
 
@@ -315,12 +363,12 @@ class Executor:
             self.ids[r.key] = ident
 
     def _wait(self, what: str, tenant: str, probe: Callable[[], str | None],
-              ok: set[str], bad: set[str]) -> None:
+              ok: set[str], bad: set[str], every_s: float = 3.0) -> None:
         with self._slots:
             self._busy -= 1  # a slot for another action while this one only polls
             self._slots.notify_all()
         try:
-            self._poll(what, tenant, probe, ok, bad)
+            self._poll(what, tenant, probe, ok, bad, every_s)
         finally:
             with self._slots:
                 while self._busy >= max(1, self.opts.workers):
@@ -328,7 +376,7 @@ class Executor:
                 self._busy += 1
 
     def _poll(self, what: str, tenant: str, probe: Callable[[], str | None],
-              ok: set[str], bad: set[str]) -> None:
+              ok: set[str], bad: set[str], every_s: float) -> None:
         deadline = time.monotonic() + self.opts.timeout_s
         delay = 0.5
         status = None
@@ -346,7 +394,7 @@ class Executor:
                 raise CloudError(f"tenant {tenant}: {what} went to {status}",
                                  hint="see the service's log; re-run apply to replace it")
             time.sleep(delay)
-            delay = min(delay * 1.5, 3.0)
+            delay = min(delay * 1.5, every_s)
         raise CloudError(f"tenant {tenant}: {what} still {status} after "
                          f"{self.opts.timeout_s:.0f} s", hint="re-run apply; it resumes")
 
@@ -567,15 +615,18 @@ class Executor:
             security_groups=[{"name": g} for g in groups],
             metadata=_plain_map(f.get("metadata", ())))
         self._remember(r, server.id)
-        self._wait_server(r, server.id)
+        self._wait_server(r, server.id, fresh=True)
 
-    def _wait_server(self, r: Resource, ident: str) -> None:
+    def _wait_server(self, r: Resource, ident: str, fresh: bool = False) -> None:
+        """Until the server is ACTIVE. One this run did not make (an earlier run's) is asked
+        for first: it may have been ACTIVE since before the boots list's window."""
         with self._lock:
             if ident in self._booted:
                 return
-        compute = self.conn.compute
-        self._wait(f"server {r.name}", r.tenant,
-                   lambda: compute.get_server(ident).status, {"active"}, {"error"})
+        if not fresh and self.conn.compute.get_server(ident).status.lower() == "active":
+            return
+        self._wait(f"server {r.name}", r.tenant, lambda: self._boots.status(ident),
+                   {"active"}, {"error"}, every_s=_Boots.EVERY_S)
         with self._lock:
             self._booted.add(ident)
 

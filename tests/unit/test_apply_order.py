@@ -185,3 +185,24 @@ def test_other_cloud_errors_are_not_retried(monkeypatch, key):
     with pytest.raises(CloudError, match="went to ERROR"):
         cmd._execute(_planned(_plan(["t0"])), None, None, "encrypted", 2, None)
     assert calls == [1]
+
+
+def test_boots_are_watched_with_two_list_calls_per_second_for_all_servers():
+    from govcloud.cloud.apply import _Boots
+
+    calls = []
+
+    def listing(service, path, key, *, params=None, microversion=None):
+        calls.append((path, params["status"], params["changes-since"]))
+        return {"ACTIVE": [{"id": "s1"}], "ERROR": [{"id": "s2"}]}[params["status"]]
+
+    root = NS(headers={"Date": "Tue, 01 Dec 2026 03:00:00 GMT"})
+    cloud = NS(list=listing, conn=NS(compute=NS(get=lambda path: root)))
+    boots = _Boots(cloud)
+    assert [boots.status(i) for i in ("s1", "s2", "s3")] == ["ACTIVE", "ERROR", None]
+    # One refresh served all three questions; the window starts by the API's clock.
+    assert calls == [("/servers", "ACTIVE", "2026-12-01T02:58:00Z"),
+                     ("/servers", "ERROR", "2026-12-01T02:58:00Z")]
+    boots._at -= _Boots.EVERY_S
+    boots.status("s3")
+    assert len(calls) == 4
