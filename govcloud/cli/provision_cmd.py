@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -302,7 +303,13 @@ def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
             note(f"cloud {planned.target.cloud}: {exc.message}; the connection dropped: "
                  f"reading the cloud again and resuming (round {attempt + 1} of "
                  f"{RESUME_ROUNDS})")
-            snap = read_cloud(planned.cloud, planned.desired, planned.target.ids, refresh=True)
+            time.sleep(2.0 * attempt)
+            try:
+                snap = read_cloud(planned.cloud, planned.desired, planned.target.ids,
+                                  refresh=True)
+            except CloudError as again:  # the API is down, not blinking: say what failed first
+                note(f"cloud {planned.target.cloud}: cannot read it again ({again.message})")
+                raise exc from None
             if snap.conflicts:
                 raise CloudError(f"cloud {planned.target.cloud}: {snap.conflicts[0]}") from exc
             planned.snapshot = snap

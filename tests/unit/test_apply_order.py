@@ -160,6 +160,7 @@ def test_a_dropped_connection_reads_the_cloud_again_and_resumes(monkeypatch, key
         return self.outcome
 
     reads: list[bool] = []
+    monkeypatch.setattr(cmd.time, "sleep", lambda _s: None)
     monkeypatch.setattr(Executor, "run", run)
     monkeypatch.setattr(cloud_pkg, "read_cloud",
                         lambda *a, refresh: reads.append(refresh) or Snapshot())
@@ -206,3 +207,26 @@ def test_boots_are_watched_with_two_list_calls_per_second_for_all_servers():
     boots._at -= _Boots.EVERY_S
     boots.status("s3")
     assert len(calls) == 4
+
+
+def test_when_the_cloud_cannot_be_read_again_the_first_error_is_the_one_reported(monkeypatch,
+                                                                                 key):
+    from keystoneauth1.exceptions import ConnectFailure
+
+    import govcloud.cli.provision_cmd as cmd
+    import govcloud.cloud as cloud_pkg
+
+    def run(self, plan):
+        try:
+            raise ConnectFailure("Connection refused")
+        except ConnectFailure as exc:
+            raise CloudError("tenant t0: network net: create failed: refused") from exc
+
+    def read_cloud(*a, refresh):
+        raise CloudError("tenant *: networks: list failed: refused")
+
+    monkeypatch.setattr(cmd.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(Executor, "run", run)
+    monkeypatch.setattr(cloud_pkg, "read_cloud", read_cloud)
+    with pytest.raises(CloudError, match="tenant t0: network net: create failed"):
+        cmd._execute(_planned(_plan(["t0"])), None, None, "encrypted", 2, None)
