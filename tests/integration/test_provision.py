@@ -323,10 +323,16 @@ def _assert_clean(env, admin, doc, paths):
 def test_sigkill_at_several_points_then_rerun_converges(env, admin, crash_request):
     doc, paths = crash_request
     # Lines count within each run (a re-run has fewer actions left): right after the project,
-    # among the networks, among the rules and servers, among the servers and volumes.
-    for point in (1, 8, 6, 2):
+    # then further on. Calls in flight at a kill may still be carried out by the cloud, so a
+    # late re-run can find (almost) nothing left and finish before its point: at least three
+    # kills must land.
+    kills = 0
+    for point in (1, 6, 4, 2):
         code = _kill_after(env, paths, point)
-        assert code == -signal.SIGKILL, f"apply ended by itself before point {point}"
+        if code == 0 and kills >= 3:
+            break
+        assert code == -signal.SIGKILL, f"apply ended by itself ({code}) before point {point}"
+        kills += 1
         leftovers = inventory_of(admin, doc["spec"]["tenant"])
         for names in leftovers.values():  # never a duplicate, even mid-way
             assert max(names.values()) == 1, leftovers
