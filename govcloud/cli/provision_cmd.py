@@ -296,8 +296,7 @@ def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
         try:
             outcome = executor.run(plan)
         except CloudError as exc:
-            total.done.extend(executor.outcome.done)
-            _merge_bundles(total, executor.outcome)
+            total.absorb(executor.outcome)
             if attempt == RESUME_ROUNDS or not transient(exc.__cause__):
                 raise
             note(f"cloud {planned.target.cloud}: {exc.message}; the connection dropped: "
@@ -319,16 +318,9 @@ def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
         finally:
             if sys.stderr.isatty():
                 sys.stderr.write("\n")
-        total.done.extend(outcome.done)
-        _merge_bundles(total, outcome)
+        total.absorb(outcome)
         return total
-    return total
-
-
-def _merge_bundles(total: Any, outcome: Any) -> None:
-    for path in outcome.passwords_written:
-        if path not in total.passwords_written:
-            total.passwords_written.append(path)
+    raise AssertionError("unreachable: the last round returns or raises")
 
 
 # ---------------------------------------------------------------- commands

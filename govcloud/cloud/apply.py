@@ -69,6 +69,12 @@ class Outcome:
     done: list[Action] = field(default_factory=list)
     passwords_written: list[str] = field(default_factory=list)  # bundle paths (no secrets)
 
+    def absorb(self, other: Outcome) -> None:
+        """Add another run's outcome (a resumed apply is several runs)."""
+        self.done.extend(other.done)
+        self.passwords_written.extend(p for p in other.passwords_written
+                                      if p not in self.passwords_written)
+
 
 class _Boots:
     """Which servers are ACTIVE or in ERROR, from two list calls per second for all the boots
@@ -364,8 +370,10 @@ class Executor:
 
     def _wait(self, what: str, tenant: str, probe: Callable[[], str | None],
               ok: set[str], bad: set[str], every_s: float = 3.0) -> None:
+        # Under _graph this frees a worker slot while the action only polls; under _stage
+        # (deletes) nothing counts slots and the pair below is balanced and harmless.
         with self._slots:
-            self._busy -= 1  # a slot for another action while this one only polls
+            self._busy -= 1
             self._slots.notify_all()
         try:
             self._poll(what, tenant, probe, ok, bad, every_s)
