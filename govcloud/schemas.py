@@ -24,6 +24,8 @@ LEVELS = ["province", "prefecture", "county"]
 COMPONENT_CATEGORIES = ["cpu", "os", "database", "middleware", "server", "storage", "network"]
 COMPONENT_SLOTS = ["cpu", "os", "database", "middleware"]
 SEVERITIES = ["critical", "high", "medium", "low"]
+# Who may sign or approve what (三员 and the approvers of 逐级审批). One key holds one role.
+ROLES = ["department", "ops", "security", "audit", "evidence"]
 
 _ID = {"type": "string", "pattern": ID_PATTERN}
 _NAME = {"type": "string", "pattern": NAME_PATTERN}
@@ -254,6 +256,19 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "reason": _TEXT,
             "approved_by": _TEXT,
+            "expires": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+        },
+    ),
+    # Authority data: a person holding a role, with the public key they sign with (SM2 or Ed25519,
+    # PEM SubjectPublicKeyInfo). Read only from the inventory.
+    "Role": _obj(
+        ["role", "holder", "account"],
+        {
+            "role": {"enum": ROLES},
+            "holder": _TEXT,
+            "account": _TEXT,
+            "department": _ID,
+            "public_key": {"type": "string", "pattern": "^-----BEGIN PUBLIC KEY-----"},
             "expires": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
         },
     ),
