@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from govcloud.auditlog.log import canonical, sm3_hex
 from govcloud.documents import Document
 from govcloud.errors import InputError
+from govcloud.fsutil import write_atomic
 
 ROLES = ("department", "ops", "security")
 ROLE_TITLES = {"department": "department head / 部门负责人", "ops": "operations / 运维",
@@ -185,9 +186,7 @@ def add_approval(request_file: Path, approval: Mapping[str, Any]) -> Path:
     items.sort(key=lambda a: (str(a.get("request")), ROLES.index(a["role"])
                               if a.get("role") in ROLES else 9, str(a.get("signed_at"))))
     text = json.dumps({"version": 1, "approvals": items}, indent=2, ensure_ascii=False) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"))
     return path
 
 

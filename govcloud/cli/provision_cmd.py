@@ -34,6 +34,7 @@ from govcloud.cli.common import (
 )
 from govcloud.documents import Document
 from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, InputError
+from govcloud.fsutil import write_atomic
 from govcloud.provision.desired import Resource, desired_state
 from govcloud.provision.plan import Plan, diff, render_plan
 from govcloud.state import ensure_state_subdir, state_dir
@@ -495,9 +496,12 @@ def register(app: typer.Typer) -> None:
         if out.exists():
             raise InputError(f"{out} exists", hint="choose another path; keys are not replaced")
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(generate_key() + "\n")
+        try:
+            write_atomic(out, (generate_key() + "\n").encode("ascii"), secret=True,
+                         replace=False)
+        except FileExistsError:
+            raise InputError(f"{out} exists", hint="choose another path; keys are not replaced"
+                             ) from None
         note(f"wrote {out} (0600); keep it apart from the bundles")
 
     @credentials_app.command("show")

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from govcloud.errors import ExecutionError, InputError
+from govcloud.fsutil import write_atomic
 from govcloud.hardening.controls import default_playbooks_dir, load_controls
 from govcloud.hardening.results import HostResult, collect, finalize, summary_counts, to_report
 from govcloud.model import Report
@@ -204,7 +205,7 @@ def _scrub_artifacts(pdd: Path) -> None:
     data["env"] = {
         k: v for k, v in (data.get("env") or {}).items() if k in _ANSIBLE_ENV or k == "PATH"
     }
-    cmd_file.write_text(json.dumps(data), encoding="utf-8")
+    write_atomic(cmd_file, json.dumps(data).encode("utf-8"), secret=True)
 
 
 def save_results(run_info: Mapping[str, Any], hosts: Mapping[str, HostResult]) -> Path:
@@ -219,11 +220,7 @@ def save_results(run_info: Mapping[str, Any], hosts: Mapping[str, HostResult]) -
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     path = folder / f"{run_info['run_id']}.json"
     for target in (path, folder / "latest.json"):
-        tmp = target.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        tmp.replace(target)
+        write_atomic(target, text.encode("utf-8"), secret=True)
     return path
 
 

@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from govcloud.errors import InputError, IntegrityError
+from govcloud.fsutil import write_atomic
 
 KEY_ENV = "GOVCLOUD_CREDENTIALS_KEY"
 SUFFIX = ".gcb"
@@ -118,18 +119,7 @@ def put_password(directory: Path, key: bytes, department: str, tenant: str, user
             "tenant": tenant, "user": user, "password": password,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         blob = _seal(key, path, data)
-        tmp = path.with_name(f".{path.name}.tmp")
-        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(out, "wb") as handle:
-            handle.write(blob)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        dirfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        write_atomic(path, blob, secret=True)
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
