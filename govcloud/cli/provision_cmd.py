@@ -55,6 +55,8 @@ CredDirOpt = typer.Option(None, "--credentials-dir", help="Where credentials bun
                           "(default: <state>/credentials).")
 KeyOutOpt = typer.Option(..., "--out", help="Key file to create (mode 0600).")
 BundleArg = typer.Argument(..., help="A .gcb bundle written by apply.")
+AdoptOpt = typer.Option(False, "--adopt", help="Trust this copy of the bundle: record its "
+                        "counter in the state folder (after a move, or a restore from backup).")
 OutFileOpt = typer.Option(None, "--out", help="Save the plan (JSON) for `apply PLANFILE`.")
 RefreshOpt = typer.Option(False, "--refresh", help="Read every project's quotas live "
                           "(default: only where the recorded digest differs).")
@@ -293,6 +295,12 @@ def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
                for a in plan.actions) and options.credentials_key is None:
             options.credentials_key = credentials.load_key(key_file)
             options.credentials_dir = cred_dir or (state_dir() / "credentials")
+            # a rolled-back or unadopted bundle stops the run before the first cloud call
+            for department in sorted({options.departments.get(a.resource.tenant,
+                                                              a.resource.tenant)
+                                      for a in plan.actions if a.resource.kind == "user"}):
+                credentials.check_writable(options.credentials_dir, options.credentials_key,
+                                           department)
         executor = Executor(planned.cloud, planned.snapshot, options, _progress())
         try:
             outcome = executor.run(plan)
@@ -510,11 +518,20 @@ def register(app: typer.Typer) -> None:
         bundle: Path = BundleArg,
         key_file: Path = KeyOpt,
         fmt: str = OutOpt,
+        adopt: bool = AdoptOpt,
     ) -> None:
         """Decrypt a bundle and print its users' initial passwords (to stdout only)."""
-        from govcloud.provision.credentials import load_key, read_bundle
+        from govcloud.provision import credentials as cred
 
-        data = read_bundle(bundle, load_key(key_file))
+        key = cred.load_key(key_file)
+        data = cred.read_bundle(bundle, key)
+        if adopt:
+            cred.record_counter(bundle, key, data["counter"])
+            note(f"adopted {bundle} at counter {data['counter']}: later writes and shows "
+                 "refuse any older copy")
+        elif cred.check_rollback(bundle, key, data) is None:
+            note(f"govcloud: note: {bundle} not checked for rollback (this state folder has "
+                 "no counter record of it; --adopt records it)")
         users = sorted(data.get("users", {}).values(), key=lambda u: (u["tenant"], u["user"]))
         if (fmt or ("table" if sys.stdout.isatty() else "json")) == "json":
             emit(json.dumps({"department": data.get("department"), "users": users},
