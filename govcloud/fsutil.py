@@ -109,13 +109,8 @@ def file_kind(st_mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> bytes:
-    """The bytes of ``path`` if it is a regular file (symlinks to one are fine), else raise.
-
-    Never blocks on a FIFO and never reads from a device: the open is non-blocking and the
-    opened descriptor is checked with ``fstat`` before any byte is read. Over ``max_bytes``
-    raises ``FileTooLargeError`` after reading at most ``max_bytes + 1`` bytes.
-    """
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A read-only descriptor of ``path`` if it is a regular file (see ``read_regular``)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
@@ -127,7 +122,22 @@ def read_regular(path: str | os.PathLike[str], *, max_bytes: int | None = None) 
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFileError(errno.EINVAL, file_kind(st.st_mode), str(path))
-        if max_bytes is not None and st.st_size > max_bytes:
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> bytes:
+    """The bytes of ``path`` if it is a regular file (symlinks to one are fine), else raise.
+
+    Never blocks on a FIFO and never reads from a device: the open is non-blocking and the
+    opened descriptor is checked with ``fstat`` before any byte is read. Over ``max_bytes``
+    raises ``FileTooLargeError`` after reading at most ``max_bytes + 1`` bytes.
+    """
+    fd = open_regular(path)
+    try:
+        if max_bytes is not None and os.fstat(fd).st_size > max_bytes:
             raise FileTooLargeError(errno.EFBIG, f"larger than {max_bytes} bytes", str(path))
         limit = max_bytes + 1 if max_bytes is not None else None
         chunks: list[bytes] = []

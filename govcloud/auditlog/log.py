@@ -68,7 +68,7 @@ def sm3_hex(data: bytes) -> str:
 
 def file_digest(path: Path) -> str:
     digest = _new_sm3()
-    with path.open("rb") as handle:
+    with os.fdopen(fsutil.open_regular(path), "rb") as handle:  # never a FIFO or device
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
