@@ -102,15 +102,28 @@ def _seal_with(key: bytes, aad: bytes, fmt: str, payload: dict[str, Any]) -> byt
                        "ciphertext": base64.b64encode(body).decode()}, indent=1).encode() + b"\n"
 
 
+class _NotSealed(ValueError):
+    """Not a sealed govcloud file at all (as opposed to one that does not authenticate)."""
+
+
 def _open_sealed(key: bytes, aad: bytes, raw: bytes) -> dict[str, Any]:
-    """Decrypt one sealed file (ValueError/KeyError/TypeError: not one; InvalidTag: tampered)."""
-    outer = json.loads(raw)
-    nonce = base64.b64decode(outer["nonce"])
-    tag = base64.b64decode(outer["tag"])
-    body = base64.b64decode(outer["ciphertext"])
-    dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
-    dec.authenticate_additional_data(aad)
-    data: dict[str, Any] = json.loads(dec.update(body) + dec.finalize())
+    """Decrypt one sealed file (_NotSealed: not one; InvalidTag: wrong key or tampered)."""
+    try:
+        outer = json.loads(raw)
+        nonce = base64.b64decode(outer["nonce"], validate=True)
+        tag = base64.b64decode(outer["tag"], validate=True)
+        body = base64.b64decode(outer["ciphertext"], validate=True)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _NotSealed(str(exc)) from exc
+    try:
+        dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+        dec.authenticate_additional_data(aad)
+        plain = dec.update(body) + dec.finalize()
+    except ValueError as exc:  # a nonce or tag of the wrong length: a modified file
+        raise InvalidTag() from exc
+    data = json.loads(plain)  # authenticated: written by us
+    if not isinstance(data, dict):
+        raise _NotSealed("not a JSON object")
     return data
 
 
@@ -128,7 +141,7 @@ def read_bundle(path: Path, key: bytes) -> dict[str, Any]:
     except InvalidTag as exc:
         raise IntegrityError(f"{path} does not decrypt with this key (wrong key, renamed or "
                              "modified file)", hint="use the key apply used") from exc
-    except (ValueError, KeyError, TypeError) as exc:
+    except _NotSealed as exc:
         raise InputError(f"{path} is not a govcloud credentials bundle ({exc})",
                          hint="pass a .gcb file written by `govcloud apply`") from exc
     data.setdefault("counter", 0)

@@ -149,3 +149,34 @@ def test_audit_changed_no_file_and_artifacts_hold_no_environment(cycle, target):
         "ANSIBLE_DEPRECATION_WARNINGS",
     }
     assert not (first_audit / "env" / "cmdline").exists()
+
+
+def test_a_user_inventory_gets_host_key_checking(cycle, target, tmp_path, monkeypatch):
+    """The same target through a user's inventory (no test-target marker): an unknown host key
+    makes the host unreachable; its real host key in a known_hosts file makes it reachable."""
+    import yaml
+
+    from govcloud.hardening import run_baseline
+
+    monkeypatch.setenv("OS_PASSWORD", "must-not-reach-ansible")
+    host = {"ansible_host": target.address, "ansible_user": "gcadmin", "ansible_become": True,
+            "ansible_ssh_private_key_file": str(target.key),
+            "ansible_python_interpreter": "/usr/bin/python3"}
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    host["ansible_ssh_common_args"] = f"-o UserKnownHostsFile={known} -o BatchMode=yes"
+    inv = tmp_path / "user-inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {"itest": host}}}))
+    refused = run_baseline(inv, check=True, tags=["MLPS3-AC-02"])
+    assert not refused.hosts["itest"].reachable, refused.hosts["itest"]
+    assert "host key" in refused.hosts["itest"].unreachable_msg.lower()
+
+    keys = sorted((target.rootfs / "etc" / "ssh").glob("ssh_host_*_key.pub"))
+    known.write_text("".join(f"{target.address} {' '.join(k.read_text().split()[:2])}\n"
+                             for k in keys))
+    accepted = run_baseline(inv, check=True, tags=["MLPS3-AC-02"])
+    assert accepted.report.errors == (), accepted.report.errors
+    assert statuses(accepted)["MLPS3-AC-02"] == "compliant"
+    runs = target.rootfs.parents[2] / "hardening" / "runs"
+    newest = sorted(p for p in runs.iterdir() if p.name.endswith("-audit"))[-1]
+    assert b"must-not-reach-ansible" not in (newest / "artifacts/run/command").read_bytes()

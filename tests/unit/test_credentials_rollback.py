@@ -130,3 +130,15 @@ def test_apply_gate_refuses_a_rolled_back_bundle_before_writing(tmp_path: Path,
     path.write_bytes(old)
     with pytest.raises(IntegrityError, match="rolled back"):
         cred.check_writable(tmp_path, key, "dept")
+
+
+def test_a_bundle_with_a_cut_tag_is_an_integrity_failure(tmp_path: Path, key: bytes) -> None:
+    path = cred.put_password(tmp_path, key, "dept", "t", "a", "pw")
+    outer = json.loads(path.read_text())
+    outer["tag"] = outer["tag"][:8]  # still base64, but 6 bytes: GCM refuses the length
+    path.write_text(json.dumps(outer))
+    with pytest.raises(IntegrityError, match="does not decrypt"):
+        cred.read_bundle(path, key)
+    path.write_text("{not json")
+    with pytest.raises(InputError, match="not a govcloud credentials bundle"):
+        cred.read_bundle(path, key)
