@@ -26,7 +26,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -155,14 +157,21 @@ def run_baseline(
         return True
 
     started = time.monotonic()
+    # ssh master connections of this run only (a short path: a socket path has ~100 bytes): a
+    # run never rides on a connection an earlier run opened under other settings (host-key
+    # checking included), and leaves none behind for a later one.
+    control_dir = tempfile.mkdtemp(prefix="gc-ssh-")
     try:
         r = prepare_runner(pdd, playbooks, inventory, limit=limit, cmdline=cmdline,
-                           extravars=extravars, event_handler=keep, timeout=timeout)
+                           extravars=extravars, event_handler=keep, timeout=timeout,
+                           ssh_control_dir=control_dir)
         r.run()
     except Exception as err:  # ansible-runner raises bare exceptions for setup problems
         raise ExecutionError(
             f"ansible-runner could not start the baseline run: {err}", hint=f"artifacts in {pdd}"
         ) from err
+    finally:
+        _close_masters(control_dir)
     duration = time.monotonic() - started
     _scrub_artifacts(pdd)
 
@@ -203,9 +212,20 @@ def run_baseline(
     )
 
 
+def _close_masters(control_dir: str) -> None:
+    """Stop this run's ssh master connections and remove their folder."""
+    for socket_path in Path(control_dir).iterdir():
+        try:
+            subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "x"],
+                           capture_output=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            pass  # the master ends on its own after ControlPersist
+    shutil.rmtree(control_dir, ignore_errors=True)
+
+
 def prepare_runner(pdd: Path, playbooks: Path, inventory: Path, *, limit: str | None,
                    cmdline: Sequence[str], extravars: Mapping[str, Any] | None,
-                   event_handler: Any, timeout: int) -> Any:
+                   event_handler: Any, timeout: int, ssh_control_dir: str | None = None) -> Any:
     """An ansible-runner ``Runner``, configured and ready to ``run()``, whose environment is the
     allow-list (``ansible_env``): ansible-runner itself would copy all of ``os.environ``."""
     from ansible_runner.interface import init_runner  # deferred: ~0.3 s other commands skip
@@ -214,6 +234,8 @@ def prepare_runner(pdd: Path, playbooks: Path, inventory: Path, *, limit: str | 
     ours = dict(_ANSIBLE_ENV)
     ours["ANSIBLE_LOCAL_TEMP"] = str(pdd / "tmp")
     ours["PATH"] = _path_with_ansible()
+    if ssh_control_dir is not None:
+        ours["ANSIBLE_SSH_CONTROL_PATH_DIR"] = ssh_control_dir
     runner = init_runner(
         private_data_dir=str(pdd),
         project_dir=str(playbooks),

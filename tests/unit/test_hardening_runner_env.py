@@ -46,7 +46,8 @@ def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     pdd.mkdir(mode=0o700)
     return hrunner.prepare_runner(pdd, default_playbooks_dir().resolve(), inventory, limit=None,
                                   cmdline=["--check", "--diff"], extravars={},
-                                  event_handler=lambda ev: True, timeout=60)
+                                  event_handler=lambda ev: True, timeout=60,
+                                  ssh_control_dir=str(tmp_path / "cp"))
 
 
 def test_no_secret_and_no_user_ansible_setting_reaches_ansible(prepared) -> None:
@@ -71,7 +72,8 @@ def test_what_ansible_needs_is_passed(prepared) -> None:
     assert env["PATH"] and env["ANSIBLE_LOCAL_TEMP"].endswith("/tmp")
     assert env["ANSIBLE_PIPELINING"] == "True"
     assert set(env) <= (hrunner._CONTROLLER_VARS | set(hrunner._ANSIBLE_ENV) | hrunner._RUNNER_VARS
-                        | {"ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_LOCAL_TEMP"}
+                        | {"ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_LOCAL_TEMP",
+                           "ANSIBLE_SSH_CONTROL_PATH_DIR"}
                         | {k for k in env if k.startswith("LC_")})
 
 
@@ -82,6 +84,8 @@ def test_host_key_checking_is_on_whatever_the_user_env_says(prepared) -> None:
 
 def test_settings_passed_to_ansible_runner(prepared, tmp_path: Path) -> None:
     config = prepared.config
+    # ssh master connections are this run's own: none reused from, or left to, another run
+    assert config.env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == str(tmp_path / "cp")
     assert "--check" in config.command and "--diff" in config.command
     assert config.suppress_env_files is True
     assert not (tmp_path / "pdd" / "env" / "envvars").exists()  # nothing persisted for reuse
