@@ -16,8 +16,10 @@ from pathlib import Path
 import yaml
 
 from govcloud.errors import InputError
+from govcloud.fsutil import read_regular
 from govcloud.model import SEVERITIES
 
+_MAX_CATALOG_BYTES = 1 << 20
 CONTROL_ID = re.compile(r"MLPS3-[A-Z]{2}-\d{2}")
 FAMILIES = ("identity", "access", "audit", "intrusion", "time", "banner")
 
@@ -60,8 +62,8 @@ def load_controls(playbooks_dir: Path | None = None) -> dict[str, Control]:
 @lru_cache(maxsize=8)
 def _load(path: str) -> tuple[tuple[str, Control], ...]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
+        data = yaml.safe_load(read_regular(path, max_bytes=_MAX_CATALOG_BYTES).decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as err:  # a FIFO or device is refused unread
         raise InputError(f"cannot read the control catalog {path}", hint=str(err)) from None
     except yaml.YAMLError as err:
         raise InputError(f"{path}: not valid YAML", hint=str(err).splitlines()[0]) from None

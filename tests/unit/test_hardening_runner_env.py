@@ -120,3 +120,14 @@ def test_an_inventory_that_is_a_fifo_is_not_read(tmp_path: Path) -> None:
     fifo = tmp_path / "inv.yml"
     os.mkfifo(fifo)
     assert hrunner._inventory_hosts(fifo) == []  # returns at once: not opened for a blocking read
+
+
+def test_a_control_catalog_that_is_a_fifo_is_refused_unread(tmp_path: Path) -> None:
+    import os
+
+    from govcloud.errors import InputError
+    from govcloud.hardening.controls import load_controls
+
+    os.mkfifo(tmp_path / "controls.yml")
+    with pytest.raises(InputError, match="cannot read the control catalog"):
+        load_controls(tmp_path)
