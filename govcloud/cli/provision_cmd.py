@@ -57,9 +57,9 @@ BundleArg = typer.Argument(..., help="A .gcb bundle written by apply.")
 OutFileOpt = typer.Option(None, "--out", help="Save the plan (JSON) for `apply PLANFILE`.")
 RefreshOpt = typer.Option(False, "--refresh", help="Read every project's quotas live "
                           "(default: only where the recorded digest differs).")
-ApprovalsOpt = typer.Option(None, "--require-approvals", help="Trust file: refuse requests "
-                            "without valid department, ops and security signatures "
-                            "(`govcloud approve`).")
+SkipApprovalsOpt = typer.Option(False, "--skip-approvals-on-devcloud", help="Demo only: apply "
+                                "MLPS >= 3 requests to the cloud named devcloud without the "
+                                "three approvals (recorded in the audit log).")
 VolTypeOpt = typer.Option("encrypted", "--encrypted-volume-type",
                           help="Volume type used for `encrypted: true` volumes.")
 
@@ -366,7 +366,7 @@ def register(app: typer.Typer) -> None:
         key_file: Path = KeyOpt,
         cred_dir: Path = CredDirOpt,
         vol_type: str = VolTypeOpt,
-        require_approvals: Path = ApprovalsOpt,
+        skip_approvals: bool = SkipApprovalsOpt,
         policies: Path = PoliciesOpt,
         fail_on: str = FailOnOpt,
     ) -> None:
@@ -375,10 +375,9 @@ def register(app: typer.Typer) -> None:
         doc_paths, saved = _split_plan_file(paths)
         validated = _load(doc_paths)
         requests = _gate(validated, policies, fail_on)
-        if require_approvals is not None:
-            _check_approvals(requests, require_approvals)
         refresh = bool(saved["refresh"]) if saved else True
         targets = _targets(validated, requests, os_cloud)
+        _check_approvals(targets, validated, policies, skip_approvals, doc_paths)
         planned = []
         try:
             for target in targets:
@@ -539,16 +538,30 @@ def _check_saved(saved: dict[str, Any], planned: list[Planned]) -> None:
                              hint="run `govcloud plan --out PLANFILE` again and review it")
 
 
-def _check_approvals(requests: list[Document], trust_file: Path) -> None:
-    try:
-        from govcloud.approvals import verify_approvals
-    except ModuleNotFoundError as exc:  # pragma: no cover - shipped together
-        raise InputError("approvals are not available in this build",
-                         hint="drop --require-approvals") from exc
-    problems = []
-    for request in requests:
-        for problem in verify_approvals(request, trust_file):
-            problems.append(f"{request.id}: {problem}")
+def _check_approvals(targets: list[Target], validated: Validated, policies: Path | None,
+                     skip: bool, doc_paths: list[Path]) -> None:
+    """MLPS >= 3 requests need the three approvals (docs/audit.md), checked against the
+    inventory's signed roles, for this cloud and the waivers and policies in force now."""
+    from govcloud.approvals import apply_problems, needs_approval, policy_digests
+    from govcloud.roles import load_roles
+
+    needed = [r for t in targets for r in t.requests if needs_approval(r)]
+    if not needed:
+        return
+    if skip:
+        others = sorted({t.cloud for t in targets if t.cloud != "devcloud"})
+        if others:
+            raise InputError(f"--skip-approvals-on-devcloud cannot skip approvals for cloud(s) "
+                             f"{', '.join(others)}",
+                             hint="collect the signatures with `govcloud approve`")
+        record("apply --skip-approvals-on-devcloud", doc_paths,
+               {"approvals": "skipped", "requests": [r.id for r in needed]})
+        note(f"govcloud: warning: approvals skipped for {len(needed)} MLPS>=3 request(s) on "
+             "devcloud (recorded in the audit log)")
+        return
+    problems = apply_problems([(t.cloud, t.requests) for t in targets], load_roles(),
+                              validated.catalog.of_kind("Waiver"), policy_digests(policies),
+                              dt.date.today())
     if problems:
         for problem in problems:
             note(f"  {problem}")

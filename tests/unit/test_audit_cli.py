@@ -181,9 +181,17 @@ def test_evidence_folder_must_be_new(tmp_path, keys):
 
 def test_evidence_log_segment_matches_report(tmp_path, keys, monkeypatch):
     """The bundle's log entry recorded exactly this report: a report swapped for another run's
-    report (with a consistent manifest signed by the same key) still fails."""
+    report (with a consistent manifest signed by the same key) still fails. The log and the
+    evidence have separate keys (三员): Ed25519 for the log, SM2 (the default) for evidence."""
     private, public = keys
-    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(private))  # signed log and evidence key
+    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(private))  # the audit log's key
+    from govcloud import signing
+
+    evidence_key = signing.generate()
+    evidence_private, evidence_public = tmp_path / "evidence.key", tmp_path / "evidence.pub"
+    evidence_private.write_bytes(signing.private_pem(evidence_key, None))
+    evidence_public.write_text(evidence_key.public_pem())
+    monkeypatch.setenv("GOVCLOUD_EVIDENCE_KEY", str(evidence_private))
     first, second = tmp_path / "one", tmp_path / "two"
     assert audit(*CLOUD_FIXTURES, "-o", "json", "--evidence", first).exit_code == 1
     assert audit(INVENTORY, "-o", "json", "--evidence", second).exit_code in (0, 1)
@@ -191,7 +199,7 @@ def test_evidence_log_segment_matches_report(tmp_path, keys, monkeypatch):
         "govcloud.auditlog.log", fromlist=["x"]).load_public_key(public)).ok
     # Swap report.json of the first bundle with the second's, and re-sign the manifest.
     from govcloud.audit.evidence import MANIFEST, SIGNATURE
-    from govcloud.auditlog.log import load_private_key, sm3_hex
+    from govcloud.auditlog.log import sm3_hex
 
     (first / "report.json").write_bytes((second / "report.json").read_bytes())
     manifest = json.loads((first / MANIFEST).read_text())
@@ -200,8 +208,9 @@ def test_evidence_log_segment_matches_report(tmp_path, keys, monkeypatch):
     (first / MANIFEST).write_bytes(data)
     import base64
 
-    (first / SIGNATURE).write_bytes(base64.b64encode(load_private_key(private).sign(data)))
-    bad = runner.invoke(app, ["evidence", "verify", str(first), "--key", str(public)])
+    assert json.loads(data)["algorithm"] == "sm2"
+    (first / SIGNATURE).write_bytes(base64.b64encode(evidence_key.sign(data)))
+    bad = runner.invoke(app, ["evidence", "verify", str(first), "--key", str(evidence_public)])
     assert bad.exit_code == 4 and "report.json: not the report the audit log recorded" in (
         bad.output)
     assert os.environ["GOVCLOUD_AUDIT_KEY"]
