@@ -37,7 +37,8 @@ from govcloud import signing
 from govcloud.auditlog.log import canonical, sm3_hex
 from govcloud.documents import Document
 from govcloud.errors import InputError
-from govcloud.roles import RoleHolder, RoleSet, atomic_write
+from govcloud.fsutil import write_atomic
+from govcloud.roles import RoleHolder, RoleSet
 
 ROLES = ("department", "ops", "security")
 ROLE_TITLES = {"department": "department head / 部门负责人", "ops": "operations / 运维",
@@ -192,7 +193,7 @@ def add_approval(request_file: Path, approval: Mapping[str, Any]) -> Path:
 
     items.sort(key=order)
     text = json.dumps({"version": 2, "approvals": items}, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(path, text.encode("utf-8"))
+    write_atomic(path, text.encode("utf-8"))
     return path
 
 

@@ -24,13 +24,13 @@ import datetime as dt
 import json
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from govcloud import signing
 from govcloud.errors import InputError, IntegrityError
+from govcloud.fsutil import FileTooLargeError, NotRegularFileError, read_regular, write_atomic
 
 ROLES_FILE = "roles.yaml"
 SIGNATURE_SUFFIX = ".sig"
@@ -119,13 +119,12 @@ def pinned_root() -> str:
 
 
 def _read_regular(path: Path, limit: int) -> bytes:
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{path} is not a regular file", hint="replace it with the real file")
-    if info.st_size > limit:
-        raise InputError(f"{path} is {info.st_size} bytes (limit {limit})",
-                         hint="this is not a roles file")
-    return path.read_bytes()
+    """A regular file's bytes (FIFOs, devices, oversized files: InputError, exit 2)."""
+    try:
+        return read_regular(path, max_bytes=limit)
+    except (NotRegularFileError, FileTooLargeError) as exc:
+        raise InputError(f"{path}: {exc.strerror}; not a roles file",
+                         hint="replace it with the real file") from exc
 
 
 def roles_payload(data: bytes, signed_at: str) -> bytes:
@@ -148,7 +147,7 @@ def sign_roles(roles_file: Path, root: signing.SigningKey) -> Path:
         "signature": base64.b64encode(root.sign(roles_payload(data, signed_at))).decode(),
     }
     out = signature_path(roles_file)
-    atomic_write(out, (json.dumps(record, indent=2) + "\n").encode())
+    write_atomic(out, (json.dumps(record, indent=2) + "\n").encode())
     return out
 
 
@@ -245,29 +244,6 @@ def _parse(path: Path, data: bytes, root: str) -> tuple[RoleHolder, ...]:
             seen[key.fingerprint] = holder
         holders.append(holder)
     return tuple(holders)
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o666) -> None:
-    """Exclusive temp file in the target folder (no symlink followed), fsync, rename, fsync
-    the folder. ``mode`` goes through the umask: 0o666 for public files, 0o600 for secrets.
-    (Branch e-files builds the project-wide helper, govcloud/fsutil.py; this one is to be
-    replaced by it.)"""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def role_document(role: str, holder: str, account: str, key: signing.SigningKey,

@@ -30,7 +30,6 @@ import ctypes
 import ctypes.util
 import getpass
 import os
-import stat
 import sys
 import threading
 from pathlib import Path
@@ -388,20 +387,18 @@ def private_pem(key: SigningKey, passphrase: bytes | None) -> bytes:
 
 def _read_key_file(path: Path, what: str) -> bytes:
     """A key file's bytes: a regular file (a link to one is fine) of sane size, else exit 3."""
+    from govcloud.fsutil import FileTooLargeError, NotRegularFileError, read_regular
+
     hint = f"check the path, or create the {what} with `govcloud keys generate`"
     try:
-        info = path.stat()
+        return read_regular(path, max_bytes=MAX_KEY_FILE)
     except FileNotFoundError as exc:
         raise KeyUnusable(f"the {what} {path} does not exist", hint=hint) from exc
-    except OSError as exc:
-        raise KeyUnusable(f"cannot read the {what} {path}: {exc.strerror}", hint=hint) from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise KeyUnusable(f"the {what} {path} is not a regular file", hint=hint)
-    if info.st_size > MAX_KEY_FILE:
-        raise KeyUnusable(f"the {what} {path} is {info.st_size} bytes, too large for a PEM key",
-                          hint=hint)
-    try:
-        return path.read_bytes()
+    except NotRegularFileError as exc:
+        raise KeyUnusable(f"the {what} {path} is not a regular file ({exc.strerror})",
+                          hint=hint) from exc
+    except FileTooLargeError as exc:
+        raise KeyUnusable(f"the {what} {path} is too large for a PEM key", hint=hint) from exc
     except OSError as exc:
         raise KeyUnusable(f"cannot read the {what} {path}: {exc.strerror}", hint=hint) from exc
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from govcloud import API_VERSION
@@ -38,9 +39,29 @@ class Validated:
         return self.input_errors + self.errors
 
 
+def _pattern_to_the_end(validator: Any, pattern: str, instance: Any, schema: Any
+                        ) -> Iterator[ValidationError]:
+    """``pattern``, except that a final ``$`` means the end of the string: Python's ``$`` also
+    matches before a trailing newline, so ``REQ-1\\n`` (a block scalar) passed ``^...$``."""
+    if not validator.is_type(instance, "string"):
+        return
+    anchored = pattern.endswith("$") and not pattern.endswith("\\$")
+    compiled = _end_anchored(pattern) if anchored else re.compile(pattern)
+    if not compiled.search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _end_anchored(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern[:-1] + r"\Z")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern_to_the_end})
+
+
 @cache
 def validator_for(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(document_schema(kind))
+    return _Validator(document_schema(kind))  # type: ignore[no-any-return]
 
 
 def load(paths: Iterable[str | os.PathLike[str]], limits: LoadLimits | None = None) -> Validated:

@@ -37,6 +37,7 @@ from typing import Any
 from govcloud import __version__, signing
 from govcloud.auditlog.log import canonical, sm3_hex
 from govcloud.errors import InputError
+from govcloud.fsutil import write_atomic
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -114,11 +115,7 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_atomic(path, data, replace=False)  # a bundle file is written once, never replaced
 
 
 def embedded_key(manifest: Mapping[str, Any]) -> signing.VerifyKey:

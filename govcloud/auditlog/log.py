@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from govcloud import fsutil
 from govcloud.errors import InputError
 from govcloud.state import state_dir
 
@@ -132,13 +133,7 @@ def _sign(key: Ed25519PrivateKey, payload: Mapping[str, Any]) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    fsutil.write_atomic(path, data, secret=True)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 
 from govcloud.errors import GovcloudError, InputError
+from govcloud.fsutil import write_atomic
 from govcloud.model import FAIL_ON_CHOICES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,13 +83,7 @@ def emit(text: str, output: Path | None) -> None:
     output = output.expanduser()
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, output)
+        write_atomic(output, text.encode("utf-8"))  # mode from the umask, like any new file
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror}", hint="check --output") from exc
     typer.echo(f"wrote {output}", err=True)

@@ -40,7 +40,8 @@ def generate_cmd(role: str = _RoleOpt, algorithm: str = _AlgOpt, out: Path = _Ou
     """Create a key pair for one role; print the Role document to add to roles.yaml."""
     from govcloud import signing
     from govcloud.approvals import os_account
-    from govcloud.roles import atomic_write, role_document
+    from govcloud.fsutil import write_atomic
+    from govcloud.roles import role_document
 
     if role not in KEY_ROLES:
         raise InputError(f"unknown role '{role}'", hint=f"use --role {'|'.join(KEY_ROLES)}")
@@ -56,8 +57,8 @@ def generate_cmd(role: str = _RoleOpt, algorithm: str = _AlgOpt, out: Path = _Ou
         raise InputError(f"{private} exists", hint="keys are never overwritten; pick another "
                          "--out folder or remove the old key yourself")
     key = signing.generate(algorithm)
-    atomic_write(private, signing.private_pem(key, passphrase), 0o600)
-    atomic_write(public, key.public_pem().encode())
+    write_atomic(private, signing.private_pem(key, passphrase), secret=True, replace=False)
+    write_atomic(public, key.public_pem().encode(), replace=False)
     note(f"wrote {private} ({algorithm}{', encrypted' if passphrase else ''}; keep it secret) "
          f"and {public}; fingerprint {key.fingerprint}")
     if role == "root":

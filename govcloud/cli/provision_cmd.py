@@ -34,6 +34,7 @@ from govcloud.cli.common import (
 )
 from govcloud.documents import Document
 from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, InputError
+from govcloud.fsutil import write_atomic
 from govcloud.provision.desired import Resource, desired_state
 from govcloud.provision.plan import Plan, diff, render_plan
 from govcloud.state import ensure_state_subdir, state_dir
@@ -54,6 +55,8 @@ CredDirOpt = typer.Option(None, "--credentials-dir", help="Where credentials bun
                           "(default: <state>/credentials).")
 KeyOutOpt = typer.Option(..., "--out", help="Key file to create (mode 0600).")
 BundleArg = typer.Argument(..., help="A .gcb bundle written by apply.")
+AdoptOpt = typer.Option(False, "--adopt", help="Trust this copy of the bundle: record its "
+                        "counter in the state folder (after a move, or a restore from backup).")
 OutFileOpt = typer.Option(None, "--out", help="Save the plan (JSON) for `apply PLANFILE`.")
 RefreshOpt = typer.Option(False, "--refresh", help="Read every project's quotas live "
                           "(default: only where the recorded digest differs).")
@@ -292,6 +295,12 @@ def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
                for a in plan.actions) and options.credentials_key is None:
             options.credentials_key = credentials.load_key(key_file)
             options.credentials_dir = cred_dir or (state_dir() / "credentials")
+            # a rolled-back or unadopted bundle stops the run before the first cloud call
+            for department in sorted({options.departments.get(a.resource.tenant,
+                                                              a.resource.tenant)
+                                      for a in plan.actions if a.resource.kind == "user"}):
+                credentials.check_writable(options.credentials_dir, options.credentials_key,
+                                           department)
         executor = Executor(planned.cloud, planned.snapshot, options, _progress())
         try:
             outcome = executor.run(plan)
@@ -494,9 +503,12 @@ def register(app: typer.Typer) -> None:
         if out.exists():
             raise InputError(f"{out} exists", hint="choose another path; keys are not replaced")
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(generate_key() + "\n")
+        try:
+            write_atomic(out, (generate_key() + "\n").encode("ascii"), secret=True,
+                         replace=False)
+        except FileExistsError:
+            raise InputError(f"{out} exists", hint="choose another path; keys are not replaced"
+                             ) from None
         note(f"wrote {out} (0600); keep it apart from the bundles")
 
     @credentials_app.command("show")
@@ -505,11 +517,20 @@ def register(app: typer.Typer) -> None:
         bundle: Path = BundleArg,
         key_file: Path = KeyOpt,
         fmt: str = OutOpt,
+        adopt: bool = AdoptOpt,
     ) -> None:
         """Decrypt a bundle and print its users' initial passwords (to stdout only)."""
-        from govcloud.provision.credentials import load_key, read_bundle
+        from govcloud.provision import credentials as cred
 
-        data = read_bundle(bundle, load_key(key_file))
+        key = cred.load_key(key_file)
+        data = cred.read_bundle(bundle, key)
+        if adopt:
+            cred.record_counter(bundle, key, data["counter"])
+            note(f"adopted {bundle} at counter {data['counter']}: later writes and shows "
+                 "refuse any older copy")
+        elif cred.check_rollback(bundle, key, data) is None:
+            note(f"govcloud: note: {bundle} not checked for rollback (this state folder has "
+                 "no counter record of it; --adopt records it)")
         users = sorted(data.get("users", {}).values(), key=lambda u: (u["tenant"], u["user"]))
         if (fmt or ("table" if sys.stdout.isatty() else "json")) == "json":
             emit(json.dumps({"department": data.get("department"), "users": users},

@@ -7,9 +7,10 @@ Hex only: the values go into URLs (``mysql+pymysql://user:pw@...``) and oslo.con
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
+
+from govcloud.fsutil import write_atomic
 
 # admin: keystone admin; user: the non-admin devcloud-user; service: the ``service`` user every
 # OpenStack service authenticates as; db: MariaDB's ``devcloud`` account; rabbit: RabbitMQ's.
@@ -33,8 +34,4 @@ def load_or_create(path: Path) -> dict[str, str]:
 
 def write_private(path: Path, text: str) -> None:
     """Write a file readable by its owner only, from the first byte (no chmod race)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"), secret=True)
