@@ -60,9 +60,10 @@ AdoptOpt = typer.Option(False, "--adopt", help="Trust this copy of the bundle: r
 OutFileOpt = typer.Option(None, "--out", help="Save the plan (JSON) for `apply PLANFILE`.")
 RefreshOpt = typer.Option(False, "--refresh", help="Read every project's quotas live "
                           "(default: only where the recorded digest differs).")
-SkipApprovalsOpt = typer.Option(False, "--skip-approvals-on-devcloud", help="Demo only: apply "
-                                "MLPS >= 3 requests to the cloud named devcloud without the "
-                                "three approvals (recorded in the audit log).")
+SkipApprovalsOpt = typer.Option(False, "--skip-approvals-on-devcloud",
+                                envvar="GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", help="Demo and "
+                                "tests only: apply MLPS >= 3 requests to the cloud named devcloud "
+                                "without the three approvals (recorded in the audit log).")
 VolTypeOpt = typer.Option("encrypted", "--encrypted-volume-type",
                           help="Volume type used for `encrypted: true` volumes.")
 

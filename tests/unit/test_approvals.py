@@ -361,3 +361,10 @@ def test_skipping_approvals_only_on_devcloud_and_recorded(ring, request_file, no
 
     log = (state_dir() / "audit.log").read_text().splitlines()
     assert any("apply --skip-approvals-on-devcloud" in line for line in log)
+
+
+def test_the_devcloud_opt_out_also_from_the_environment(ring, request_file, no_cloud,
+                                                        monkeypatch):
+    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")
+    refused = apply(ring, request_file)  # OS_CLOUD is gov-int: the opt-out does not apply
+    assert refused.exit_code == 2 and "cannot skip approvals" in refused.output
