@@ -96,14 +96,25 @@ def waivers_in_force(request: Document, waivers: Iterable[Document],
 
 
 def policy_digests(policies_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
-    """Policy id -> SM3 of the policy document, for the policy set the gate uses."""
-    from govcloud.loader import load_paths
-    from govcloud.policy.engine import default_policies_dir, policy_files
+    """Policy id -> SM3 of the policy's meaning, for the policy set in force (``load_policies``:
+    the folder or the baseline, plus the shipped hard rules)."""
+    from govcloud.policy import load_policies
 
-    root = Path(policies_dir) if policies_dir is not None else default_policies_dir()
-    loaded = load_paths(policy_files(root))
-    return dict(sorted((d.id, document_digest(d)) for d in loaded.documents
-                       if d.kind == "Policy"))
+    return policy_set_digests(load_policies(policies_dir))
+
+
+_POLICY_FIELDS = ("id", "title", "severity", "applies_to", "select", "when", "require",
+                  "message", "remediation", "references", "waivable", "family", "title_zh")
+
+
+def policy_set_digests(policy_set: Any) -> dict[str, str]:
+    """Id -> SM3 of the canonical JSON of each policy's fields (not its file or line: moving a
+    policy to another file is not a change of what is in force)."""
+    out: dict[str, str] = {}
+    for policy in policy_set.policies:
+        fields = {name: getattr(policy, name, None) for name in _POLICY_FIELDS}
+        out[policy.id] = sm3_hex(canonical(json.loads(json.dumps(fields, default=list))))
+    return dict(sorted(out.items()))
 
 
 def os_account() -> str:

@@ -13,12 +13,14 @@ import typer
 from govcloud.cli.common import (
     FailOnOpt,
     FormatOpt,
+    InventoryOpt,
     OutputOpt,
     PoliciesOpt,
     check_fail_on,
     command,
     emit,
     note,
+    policies_in_force,
     resolve_format,
     wants_color,
 )
@@ -119,21 +121,21 @@ def audit(
     policies: Path = PoliciesOpt,
     as_of: str = _AsOfOpt,
     hardening: bool = _HardeningOpt,
+    inventory: Path = InventoryOpt,
 ) -> None:
     """Live cloud + requests and inventory + hardening results in one compliance report."""
     from govcloud.audit import run_audit
     from govcloud.audit.html import render_audit_html
     from govcloud.auditlog.log import sm3_hex
     from govcloud.cli.app import _today, load_documents
-    from govcloud.policy import load_policies
     from govcloud.report import render
 
     fail_on = check_fail_on(fail_on)
     fmt = resolve_format(fmt)
     signing_key = _signing_key(key) if evidence is not None else None
-    policy_set = load_policies(policies)
+    policy_set = policies_in_force(policies)
     paths = list(paths or [])
-    validated = load_documents(paths, 10 * 1024 * 1024) if paths else None
+    validated = load_documents(paths, 10 * 1024 * 1024, inventory) if paths else None
     cloud = os_cloud or os.environ.get("OS_CLOUD") or None
     snapshot = None
     if cloud:
@@ -156,7 +158,10 @@ def audit(
     if not paths and snapshot is None and latest is None:
         raise InputError("nothing to audit: no cloud, no documents, no hardening results",
                          hint="pass --os-cloud NAME (or set OS_CLOUD) and/or PATH...")
-    report = run_audit(validated, policy_set, today=_today(as_of), snapshot=snapshot,
+    from govcloud.providers import builtin_providers
+
+    report = run_audit(validated, policy_set, today=_today(as_of),
+                       providers=builtin_providers(), snapshot=snapshot,
                        hardening=latest, controls=controls)
     json_text = render(report, "json")
     text = render_audit_html(report) if fmt == "html" else (

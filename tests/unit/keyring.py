@@ -13,7 +13,7 @@ import yaml
 from govcloud import roles, signing
 
 ROOT = Path(__file__).resolve().parents[2]
-PEOPLE = {"department": ("李明", "li.ming"), "ops": ("张伟", "zhang.wei"),
+PEOPLE = {"department": ("刘强", "liu.qiang"), "ops": ("张伟", "zhang.wei"),
           "security": ("王芳", "wang.fang"), "audit": ("赵敏", "zhao.min"),
           "evidence": ("陈静", "chen.jing")}
 
@@ -25,14 +25,16 @@ class Keyring:
     keys: dict[str, signing.SigningKey] = field(default_factory=dict)
     key_files: dict[str, Path] = field(default_factory=dict)
     docs: list[dict] = field(default_factory=list)
+    base_docs: list[dict] = field(default_factory=list)  # the inventory's own Roles (no keys)
 
     @property
     def roles_file(self) -> Path:
         return self.inventory / "roles.yaml"
 
     def write(self, docs: list[dict] | None = None, sign: bool = True) -> None:
-        """Write roles.yaml (these docs, else the keyring's) and sign it with the root."""
-        docs = self.docs if docs is None else docs
+        """Write roles.yaml (the inventory's own Roles, then these docs, else the keyring's) and
+        sign it with the root."""
+        docs = self.base_docs + (self.docs if docs is None else docs)
         self.roles_file.write_text(yaml.safe_dump_all(docs, allow_unicode=True,
                                                       sort_keys=False))
         if sign:
@@ -55,9 +57,13 @@ def make_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                  algorithms: dict[str, str] | None = None) -> Keyring:
     inventory = tmp_path / "inventory"
     shutil.copytree(ROOT / "inventory", inventory)
-    (inventory / "roles.yaml").unlink(missing_ok=True)
+    base: list[dict] = []
+    if (inventory / "roles.yaml").exists():
+        base = [d for d in yaml.safe_load_all((inventory / "roles.yaml").read_text()) if d]
+        for doc in base:
+            doc["spec"].pop("public_key", None)  # whoever holds those keys, it is not this test
     (inventory / "roles.yaml.sig").unlink(missing_ok=True)
-    ring = Keyring(inventory, signing.generate("sm2"))
+    ring = Keyring(inventory, signing.generate("sm2"), base_docs=base)
     for role, (holder, account) in PEOPLE.items():
         ring.add(role, holder, account, (algorithms or {}).get(role, "sm2"))
     ring.write()

@@ -328,7 +328,7 @@ def test_apply_with_a_tampered_roles_file_is_an_integrity_failure(ring, request_
                                                                   no_cloud):
     for role in ("department", "ops", "security"):
         assert cli_approve(ring, request_file, role).exit_code == 0
-    ring.roles_file.write_text(ring.roles_file.read_text().replace("li.ming", "mallory"))
+    ring.roles_file.write_text(ring.roles_file.read_text().replace("liu.qiang", "mallory"))
     result = apply(ring, request_file)
     assert result.exit_code == 4 and "does not verify" in result.output
 
