@@ -81,13 +81,20 @@ def _file_digests(paths: list[Path]) -> dict[str, str]:
     return out
 
 
-def _signing_key(key: Path | None) -> Any:
+def _roles(inventory: Path | None) -> Any:
+    """The signed roles of the inventory (``--inventory``, ``$GOVCLOUD_INVENTORY``, ./inventory)."""
+    from govcloud.cli.common import resolve_inventory
+    from govcloud.roles import load_roles
+
+    return load_roles(resolve_inventory(inventory)[0])
+
+
+def _signing_key(key: Path | None, inventory: Path | None = None) -> Any:
     """The evidence key; when the inventory's roles can be read, it must hold the evidence role
     (三员: not the audit log's key, not an approver's)."""
     import datetime as _dt
 
     from govcloud import signing
-    from govcloud.roles import load_roles
 
     path = key or (Path(os.environ[EVIDENCE_KEY_ENV]) if os.environ.get(EVIDENCE_KEY_ENV)
                    else None)
@@ -96,7 +103,7 @@ def _signing_key(key: Path | None) -> Any:
                          f"{EVIDENCE_KEY_ENV} (`govcloud keys generate --role evidence`)")
     private = signing.load_configured_key(path)
     try:
-        roles = load_roles()
+        roles = _roles(inventory)
     except InputError as exc:
         note(f"govcloud: warning: the evidence key is not checked against the inventory's roles "
              f"({exc.message})")
@@ -132,7 +139,7 @@ def audit(
 
     fail_on = check_fail_on(fail_on)
     fmt = resolve_format(fmt)
-    signing_key = _signing_key(key) if evidence is not None else None
+    signing_key = _signing_key(key, inventory) if evidence is not None else None
     policy_set = policies_in_force(policies)
     paths = list(paths or [])
     validated = load_documents(paths, 10 * 1024 * 1024, inventory) if paths else None
@@ -218,13 +225,13 @@ evidence_app = typer.Typer(help="Signed evidence bundles written by `govcloud au
 def evidence_verify(
     folder: Path = _FolderArg,
     key: Path = _PubKeyOpt,
+    inventory: Path = InventoryOpt,
 ) -> None:
     """Exit 0 if the bundle is intact; exit 4 naming every bad file."""
     import datetime as _dt
 
     from govcloud import signing
     from govcloud.audit.evidence import verify_bundle
-    from govcloud.roles import load_roles
 
     public = trusted = None
     if key is not None:
@@ -235,7 +242,7 @@ def evidence_verify(
         pinned = "signature verified with the given key"
     else:
         try:
-            roles = load_roles()
+            roles = _roles(inventory)
             trusted = [h.key for h in roles.active("evidence", _dt.date.today()) if h.key]
             pinned = f"signed by an evidence role key of {roles.source}"
         except InputError as exc:
@@ -256,6 +263,7 @@ def approve(
     request_id: str = _IdOpt,
     os_cloud: str = _ApproveCloudOpt,
     policies: Path = PoliciesOpt,
+    inventory: Path = InventoryOpt,
 ) -> None:
     """Sign a request as one of the three roles (逐级审批, 三员); signatures go to
     <file>.approvals.json. The approval signs you, your role, the time, the request, the
@@ -274,12 +282,12 @@ def approve(
         sign_request,
         waivers_in_force,
     )
-    from govcloud.cli.common import record
-    from govcloud.roles import inventory_path, load_roles
+    from govcloud.cli.common import record, resolve_inventory
 
     if role not in ROLES:
         raise InputError(f"unknown role '{role}'", hint=f"use --as {'|'.join(ROLES)}")
-    roles = load_roles()
+    inventory_root = resolve_inventory(inventory)[0]
+    roles = _roles(inventory)
     private = signing.load_configured_key(key)
     today = _dt.date.today()
     holder = roles.by_fingerprint(private.fingerprint)
@@ -297,12 +305,12 @@ def approve(
     if not requests:
         what = f"request '{request_id}'" if request_id else "no ResourceRequest"
         raise InputError(f"{request_file}: {what} not found", hint="approve a request file")
-    inventory = inventory_documents(inventory_path())
-    waivers = [d for d in inventory if d.kind == "Waiver"]
+    authority = inventory_documents(inventory_root) if inventory_root else []
+    waivers = [d for d in authority if d.kind == "Waiver"]
     policy_set = policy_digests(policies)
     path = None
     for doc in requests:
-        cloud = os_cloud or request_cloud(doc, inventory)
+        cloud = os_cloud or request_cloud(doc, authority)
         if not cloud:
             raise InputError(f"{doc.ref}: no cloud to approve it for (its platform "
                              f"{doc.spec.get('platform')!r} is not in the inventory)",
@@ -317,6 +325,56 @@ def approve(
     note(f"wrote {path}")
 
 
+approvals_app = typer.Typer(help="Approvals of requests (逐级审批, 三员).", no_args_is_help=True)
+_RequestFilesArg = typer.Argument(..., help="Request files (their .approvals.json beside them).")
+
+
+@approvals_app.command("verify")
+@command
+def approvals_verify(
+    request_files: list[Path] = _RequestFilesArg,
+    os_cloud: str = _ApproveCloudOpt,
+    policies: Path = PoliciesOpt,
+    inventory: Path = InventoryOpt,
+) -> None:
+    """Exit 0 when every MLPS >= 3 request is approved for its cloud as apply would require;
+    1 naming every problem otherwise (4: the roles do not verify)."""
+    import datetime as _dt
+
+    from govcloud.approvals import (
+        apply_problems,
+        inventory_documents,
+        load_requests,
+        needs_approval,
+        policy_digests,
+        request_cloud,
+    )
+    from govcloud.cli.common import resolve_inventory
+
+    inventory_root = resolve_inventory(inventory)[0]
+    authority = inventory_documents(inventory_root) if inventory_root else []
+    targets: list[tuple[str, list[Any]]] = []
+    checked = 0
+    for request_file in request_files:
+        for doc in load_requests(request_file):
+            cloud = os_cloud or os.environ.get("OS_CLOUD") or request_cloud(doc, authority)
+            if not cloud:
+                raise InputError(f"{doc.ref}: no cloud (its platform is not in the inventory)",
+                                 hint="pass --os-cloud NAME")
+            targets.append((cloud, [doc]))
+            checked += needs_approval(doc)
+    roles = _roles(inventory) if checked else None
+    problems = apply_problems(targets, roles, [d for d in authority if d.kind == "Waiver"],
+                              policy_digests(policies), _dt.date.today())
+    for problem in problems:
+        note(f"  {problem}")
+    if problems:
+        note(f"govcloud: {len(problems)} approval problem(s)")
+        raise typer.Exit(1)
+    note(f"ok: {checked} request(s) of MLPS >= 3 approved by department, ops and security; "
+         f"{len(targets) - checked} need no approval")
+
+
 def register(app: typer.Typer) -> None:
     app.command("audit")(command(audit))
     app.command("approve")(command(approve))
@@ -324,3 +382,4 @@ def register(app: typer.Typer) -> None:
     from govcloud.cli.keys_cmd import keys_app
 
     app.add_typer(keys_app, name="keys")
+    app.add_typer(approvals_app, name="approvals")

@@ -368,3 +368,18 @@ def test_the_devcloud_opt_out_also_from_the_environment(ring, request_file, no_c
     monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")
     refused = apply(ring, request_file)  # OS_CLOUD is gov-int: the opt-out does not apply
     assert refused.exit_code == 2 and "cannot skip approvals" in refused.output
+
+
+def test_cli_approvals_verify(ring, request_file, tmp_path):
+    verify = ["approvals", "verify", str(request_file), "--os-cloud", CLOUD]
+    missing = runner.invoke(app, verify)
+    assert missing.exit_code == 1 and "no valid approval by ops" in missing.output
+    for role in ("department", "ops", "security"):
+        assert cli_approve(ring, request_file, role).exit_code == 0
+    ok = runner.invoke(app, verify)
+    assert ok.exit_code == 0 and "1 request(s) of MLPS >= 3 approved" in ok.output, ok.output
+    other = runner.invoke(app, ["approvals", "verify", str(request_file), "--os-cloud", "x"])
+    assert other.exit_code == 1 and "not 'x'" in other.output
+    level2 = tmp_path / "l2.yaml"
+    shutil.copy(LEVEL2, level2)
+    assert runner.invoke(app, ["approvals", "verify", str(level2)]).exit_code == 0
