@@ -251,6 +251,11 @@ def verify_approvals(request_doc: Document, roles: RoleSet, context: Context,
             problems.append(f"{ref}: an approval names unknown role {role!r}")
             continue
         problem, holder = _check_one(payload, a, role, roles, today)
+        if problem is None and holder is not None and role == "department" and (
+                holder.department and holder.department != request_doc.spec.get("department")):
+            problem = (f"the department approval is by {holder.describe()}, head of "
+                       f"{holder.department}, not of the requesting department "
+                       f"{request_doc.spec.get('department')}")
         if problem is None:
             problem = _check_context(payload, role, digest, context)
         if problem is not None:

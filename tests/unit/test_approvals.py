@@ -383,3 +383,14 @@ def test_cli_approvals_verify(ring, request_file, tmp_path):
     level2 = tmp_path / "l2.yaml"
     shutil.copy(LEVEL2, level2)
     assert runner.invoke(app, ["approvals", "verify", str(level2)]).exit_code == 0
+
+
+def test_the_department_head_approves_only_their_own_department(ring, request_file):
+    ring.docs[0]["spec"]["department"] = "prov-health"  # REQ-2026-0103 is prov-gov-office's
+    ring.write()
+    approve_all(ring, request_file)
+    assert any("head of prov-health, not of the requesting department prov-gov-office" in p
+               for p in problems(request_file))
+    ring.docs[0]["spec"]["department"] = "prov-gov-office"
+    ring.write()
+    assert problems(request_file) == []
