@@ -236,6 +236,7 @@ def verify_approvals(request_doc: Document, roles: RoleSet, context: Context,
     ref = f"{request_doc.ref} ({request_doc.file})"
     problems: list[str] = []
     valid: dict[str, list[RoleHolder]] = {}
+    explained: set[str] = set()  # roles whose approval was refused with a reason already given
     for a in load_approvals(approvals_path(request_doc.file)):
         payload = a.get("payload")
         if not isinstance(payload, Mapping):
@@ -260,11 +261,12 @@ def verify_approvals(request_doc: Document, roles: RoleSet, context: Context,
             problem = _check_context(payload, role, digest, context)
         if problem is not None:
             problems.append(f"{ref}: {problem}")
+            explained.add(role)
             continue
         assert holder is not None
         valid.setdefault(role, []).append(holder)
     for role in ROLES:
-        if role not in valid:
+        if role not in valid and role not in explained:
             problems.append(f"{ref}: no valid approval by {role} ({ROLE_TITLES[role]})")
     people: dict[str, list[str]] = {}
     for role, holders in valid.items():
