@@ -51,7 +51,8 @@ _PrivateKeyOpt = typer.Option(..., "--key", help="Your private key (PEM, SM2 or 
                               "the inventory's signed roles.yaml.")
 _IdOpt = typer.Option(None, "--id", help="Only this request of the file.")
 _ApproveCloudOpt = typer.Option(None, "--os-cloud", help="The cloud the approval is for "
-                                "(default: the cloud of the request's Platform in the inventory).")
+                                "(default: $OS_CLOUD, else the cloud of the request's Platform in "
+                                "the inventory: what apply would use).")
 
 
 def _record(inputs: dict[str, str], result: Any) -> tuple[dict[str, Any] | None, Path | None]:
@@ -310,7 +311,8 @@ def approve(
     policy_set = policy_digests(policies)
     path = None
     for doc in requests:
-        cloud = os_cloud or request_cloud(doc, authority)
+        # as apply picks it: --os-cloud, else $OS_CLOUD, else the Platform's cloud
+        cloud = os_cloud or os.environ.get("OS_CLOUD") or request_cloud(doc, authority)
         if not cloud:
             raise InputError(f"{doc.ref}: no cloud to approve it for (its platform "
                              f"{doc.spec.get('platform')!r} is not in the inventory)",

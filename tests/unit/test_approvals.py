@@ -272,12 +272,18 @@ def test_cli_approve_fails_closed_on_a_locked_key(ring, request_file, tmp_path):
     assert result.exit_code == 0 and "s3cret" not in result.output
 
 
-def test_cli_approve_default_cloud_is_the_platforms(ring, request_file):
+def test_cli_approve_default_cloud_is_the_platforms(ring, request_file, monkeypatch):
+    monkeypatch.delenv("OS_CLOUD", raising=False)
     result = runner.invoke(app, ["approve", str(request_file), "--as", "ops", "--key",
                                  str(ring.key_files["ops"])])
     assert result.exit_code == 0, result.output
     payload = json.loads(approvals_path(request_file).read_text())["approvals"][0]["payload"]
     assert payload["cloud"] == "devcloud"  # gov-internal-cloud's cloud in the demo inventory
+    monkeypatch.setenv("OS_CLOUD", "override")  # as apply: $OS_CLOUD wins over the Platform
+    assert runner.invoke(app, ["approve", str(request_file), "--as", "ops", "--key",
+                               str(ring.key_files["ops"])]).exit_code == 0
+    payload = json.loads(approvals_path(request_file).read_text())["approvals"][0]["payload"]
+    assert payload["cloud"] == "override"
 
 
 def test_cli_approve_without_signed_roles(ring, request_file):
