@@ -400,3 +400,11 @@ def test_the_department_head_approves_only_their_own_department(ring, request_fi
     ring.docs[0]["spec"]["department"] = "prov-gov-office"
     ring.write()
     assert problems(request_file) == []
+
+
+def test_the_applier_cannot_bring_their_own_trust_file(ring, request_file, no_cloud, tmp_path):
+    """issue 13: 'the trust file is any path the applier passes' -- the option is gone."""
+    trust = tmp_path / "my-trust.yaml"
+    trust.write_text("security: []\n")
+    result = apply(ring, request_file, "--require-approvals", str(trust))
+    assert result.exit_code == 2 and "No such option" in result.output
