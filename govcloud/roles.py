@@ -7,11 +7,15 @@ checkpoints; ``evidence``: evidence bundles), its holder, the holder's account a
 key they sign with (SM2 or Ed25519).
 
 The file is signed: ``roles.yaml.sig`` (JSON) holds a detached signature over the file's exact
-bytes by the security office's **root key**, whose fingerprint (SM3 of its public key's DER,
+bytes, the signing time and a serial (one more than the previous signature's) by the security
+office's **root key**, whose fingerprint (SM3 of its public key's DER,
 ``govcloud keys fingerprint``) the operator pins outside the inventory: in
 ``/etc/govcloud/trust-root`` (owned by root; when it exists it wins) or else in
 ``$GOVCLOUD_TRUST_ROOT``. A roles file that is unsigned, signed by another key or edited after
 signing is an integrity failure (exit 4); no pin at all is a configuration error (exit 2).
+
+A roles file with a lower serial than one this machine already accepted (recorded in the state
+folder, ``roles-seen.json``) is a rollback: exit 4.
 
 Rules: one key holds one role (the same public key under two roles, or the root key under any
 role, is refused); a Role past its ``expires`` date counts for nothing.
@@ -39,6 +43,7 @@ TRUST_ROOT_FILE = Path("/etc/govcloud/trust-root")
 INVENTORY_ENV = "GOVCLOUD_INVENTORY"
 PAYLOAD_TAG = "roles/v1"
 MAX_ROLES_FILE = 1024 * 1024
+SEEN_FILE = "roles-seen.json"  # in the state folder: newest serial accepted per root key
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -127,24 +132,68 @@ def _read_regular(path: Path, limit: int) -> bytes:
                          hint="replace it with the real file") from exc
 
 
-def roles_payload(data: bytes, signed_at: str) -> bytes:
+def roles_payload(data: bytes, signed_at: str, serial: int) -> bytes:
     from govcloud.auditlog.log import canonical, sm3_hex
 
-    return canonical({"govcloud": PAYLOAD_TAG, "sm3": sm3_hex(data), "signed_at": signed_at})
+    return canonical({"govcloud": PAYLOAD_TAG, "sm3": sm3_hex(data), "signed_at": signed_at,
+                      "serial": serial})
+
+
+def _previous_serial(sig_path: Path) -> int:
+    try:
+        value = json.loads(_read_regular(sig_path, 64 * 1024)).get("serial", 0)
+    except (OSError, ValueError, AttributeError, InputError):
+        return 0
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _seen_path() -> Path:
+    from govcloud.state import state_dir
+
+    return state_dir() / SEEN_FILE
+
+
+def _check_fresh(path: Path, root: str, serial: int) -> None:
+    """Refuse a roles file older than one this machine already accepted (a rollback), and
+    remember the newest. The record is a hint kept in the state folder: it catches an inventory
+    restored to an older signed copy, not someone who can also rewrite the state folder."""
+    seen_file = _seen_path()
+    try:
+        seen = json.loads(_read_regular(seen_file, 1024 * 1024))
+        if not isinstance(seen, dict):
+            seen = {}
+    except (OSError, ValueError, InputError):
+        seen = {}
+    newest = seen.get(root)
+    if isinstance(newest, int) and serial < newest:
+        raise IntegrityError(
+            f"{path} is signed as serial {serial}, older than serial {newest} already accepted "
+            "on this machine: the roles were rolled back to an older signed copy",
+            hint="restore the newest signed roles.yaml (and .sig); if the rollback is wanted, "
+            "the security office signs the file again (a higher serial)")
+    if newest != serial:
+        seen[root] = serial
+        try:
+            seen_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_atomic(seen_file, (json.dumps(seen, indent=1, sort_keys=True) + "\n").encode())
+        except OSError:
+            pass  # read-only state folder: the check still ran against what was recorded
 
 
 def sign_roles(roles_file: Path, root: signing.SigningKey) -> Path:
     """Write ``<roles_file>.sig``: the root key's signature over the file's bytes."""
     data = _read_regular(roles_file, MAX_ROLES_FILE)
     signed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    serial = _previous_serial(signature_path(roles_file)) + 1
     record = {
         "version": 1,
         "file": roles_file.name,
         "algorithm": root.algorithm,
         "signed_at": signed_at,
+        "serial": serial,
         "public_key": root.public_pem(),
         "key": root.fingerprint,
-        "signature": base64.b64encode(root.sign(roles_payload(data, signed_at))).decode(),
+        "signature": base64.b64encode(root.sign(roles_payload(data, signed_at, serial))).decode(),
     }
     out = signature_path(roles_file)
     write_atomic(out, (json.dumps(record, indent=2) + "\n").encode())
@@ -175,6 +224,9 @@ def load_roles(inventory: Path | None = None, *, root: str | None = None) -> Rol
         public = signing.load_verify_key(record["public_key"])
         signature = base64.b64decode(record["signature"], validate=True)
         signed_at = str(record["signed_at"])
+        serial = record["serial"]
+        if not isinstance(serial, int) or isinstance(serial, bool) or serial < 1:
+            raise ValueError("serial")
     except FileNotFoundError as exc:
         raise IntegrityError(f"{path} is not signed ({sig_path.name} is missing)",
                              hint="the security office signs it with `govcloud keys "
@@ -187,13 +239,15 @@ def load_roles(inventory: Path | None = None, *, root: str | None = None) -> Rol
             f"{path} is signed by key {public.fingerprint[:16]}…, not by the pinned root "
             f"{pin[:16]}…", hint="only the security office's root key may sign the roles; "
             "check the pin and the signature")
-    if algorithm != public.algorithm or not public.verify(roles_payload(data, signed_at),
+    if algorithm != public.algorithm or not public.verify(roles_payload(data, signed_at, serial),
                                                           signature):
         raise IntegrityError(f"{path}: the signature in {sig_path.name} does not verify (the "
                              "file was changed after it was signed)",
                              hint="do not trust these roles; restore the signed file or have "
                              "the security office sign the new one")
-    return RoleSet(_parse(path, data, pin), pin, path)
+    holders = _parse(path, data, pin)
+    _check_fresh(path, pin, serial)
+    return RoleSet(holders, pin, path)
 
 
 def _parse(path: Path, data: bytes, root: str) -> tuple[RoleHolder, ...]:

@@ -164,3 +164,25 @@ def test_keys_cli_generate_sign_and_list(ring, tmp_path):
     listed = runner.invoke(app, ["keys", "roles"])
     assert listed.exit_code == 0 and "zhou.qiang" in listed.stdout
     assert "root pass" not in listed.output + signed.output
+
+
+def test_a_rollback_to_an_older_signed_roles_file_is_caught(ring):
+    old_roles = ring.roles_file.read_bytes()
+    old_sig = roles.signature_path(ring.roles_file).read_bytes()
+    assert roles.load_roles()  # accepted: serial 1 recorded on this machine
+    # the security office removes the ops holder (e.g. they left) and signs again: serial 2
+    ring.write([d for d in ring.docs if d["spec"]["role"] != "ops"])
+    assert json.loads(roles.signature_path(ring.roles_file).read_text())["serial"] == 2
+    assert roles.load_roles().active("ops", dt.date.today()) == []
+    # an attacker restores the older, validly signed copy to bring the ops key back
+    ring.roles_file.write_bytes(old_roles)
+    roles.signature_path(ring.roles_file).write_bytes(old_sig)
+    with pytest.raises(IntegrityError, match="serial 1, older than serial 2") as err:
+        roles.load_roles()
+    assert err.value.exit_code == EXIT_INTEGRITY
+    # the serial is signed: raising it by hand breaks the signature
+    record = json.loads(old_sig)
+    record["serial"] = 9
+    roles.signature_path(ring.roles_file).write_text(json.dumps(record))
+    with pytest.raises(IntegrityError, match="does not verify"):
+        roles.load_roles()
