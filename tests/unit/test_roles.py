@@ -186,3 +186,18 @@ def test_a_rollback_to_an_older_signed_roles_file_is_caught(ring):
     roles.signature_path(ring.roles_file).write_text(json.dumps(record))
     with pytest.raises(IntegrityError, match="does not verify"):
         roles.load_roles()
+
+
+def test_keys_generate_encrypt(tmp_path):
+    out = tmp_path / "enc"
+    made = runner.invoke(app, ["keys", "generate", "--role", "audit", "--out", str(out),
+                               "--encrypt"], env={"GOVCLOUD_KEY_PASSPHRASE": "long pass"})
+    assert made.exit_code == 0 and "long pass" not in made.output
+    pem = (out / "audit.key").read_bytes()
+    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert signing.load_signing_key(out / "audit.key", b"long pass").algorithm == "sm2"
+    no_pass = runner.invoke(app, ["keys", "generate", "--role", "audit", "--out",
+                                  str(tmp_path / "x"), "--encrypt"],
+                            env={"GOVCLOUD_KEY_PASSPHRASE": ""})
+    assert no_pass.exit_code == 2 and "passphrase" in no_pass.output
+    assert not (tmp_path / "x" / "audit.key").exists()
