@@ -90,6 +90,26 @@ def _roles(inventory: Path | None) -> Any:
     return load_roles(resolve_inventory(inventory)[0])
 
 
+def _not_the_log_key(path: Path, private: Any) -> None:
+    """三员 even without roles: the evidence key is not the audit log's key."""
+    from govcloud import signing
+
+    log_key = os.environ.get("GOVCLOUD_AUDIT_KEY")
+    if not log_key:
+        return
+    same = Path(log_key).resolve() == path.resolve()
+    if not same:
+        try:
+            passphrase = os.environ.get(signing.PASSPHRASE_ENV, "").encode() or None
+            same = signing.load_signing_key(log_key, passphrase).fingerprint == private.fingerprint
+        except signing.KeyUnusable:
+            same = False  # the log's own command reports an unusable log key
+    if same:
+        raise InputError(f"the evidence key {path} is the audit log's key (GOVCLOUD_AUDIT_KEY)",
+                         hint="evidence and the audit log need separate keys (三员): "
+                         "`govcloud keys generate --role evidence`")
+
+
 def _signing_key(key: Path | None, inventory: Path | None = None) -> Any:
     """The evidence key; when the inventory's roles can be read, it must hold the evidence role
     (三员: not the audit log's key, not an approver's)."""
@@ -103,6 +123,7 @@ def _signing_key(key: Path | None, inventory: Path | None = None) -> Any:
         raise InputError("--evidence needs a signing key", hint="pass --key FILE or set "
                          f"{EVIDENCE_KEY_ENV} (`govcloud keys generate --role evidence`)")
     private = signing.load_configured_key(path)
+    _not_the_log_key(path, private)
     try:
         roles = _roles(inventory)
     except InputError as exc:

@@ -116,3 +116,17 @@ def test_a_missing_or_locked_evidence_key_stops_the_audit(tmp_path, monkeypatch)
                                  str(tmp_path / "b"), "--key", str(key)])
     assert locked.exit_code == 3 and "encrypted" in locked.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_the_evidence_key_is_never_the_audit_log_key(tmp_path, monkeypatch):
+    key = signing.generate()
+    path, copy = tmp_path / "one.key", tmp_path / "copy.key"
+    path.write_bytes(signing.private_pem(key, None))
+    copy.write_bytes(signing.private_pem(key, b"pw"))  # the same key, re-encrypted elsewhere
+    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(path))
+    monkeypatch.setenv("GOVCLOUD_KEY_PASSPHRASE", "pw")
+    for candidate in (path, copy):
+        result = runner.invoke(app, ["audit", *map(str, FIXTURES), "--evidence",
+                                     str(tmp_path / candidate.stem), "--key", str(candidate)])
+        assert result.exit_code == 2 and "audit log's key" in result.output, result.output
+        assert not (tmp_path / candidate.stem).exists()
