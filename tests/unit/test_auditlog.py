@@ -113,6 +113,7 @@ def test_cli_check_appends_and_log_verify_exit_codes(tmp_path, keys, monkeypatch
     docs.mkdir()
     (docs / "d.yaml").write_text("apiVersion: govcloud/v1\nkind: Department\nmetadata: {id: d}\n"
                                  "spec: {name: D, level: county, region: '390121'}\n")
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(docs))  # a Department is inventory data
     for _ in range(2):
         assert runner.invoke(app, ["check", str(docs), "-o", "json"]).exit_code == 0
     log = tmp_path / "state" / "audit.log"
