@@ -62,8 +62,8 @@ def parse_case(path: Path) -> Case:
             case.error = value
         elif key == "command":
             case.command = value
-        elif key == "args":
-            case.args = value.split()
+        elif key == "args":  # a path under tests/ is the repository's (any working directory)
+            case.args = [str(ROOT / a) if a.startswith("tests/") else a for a in value.split()]
     return case
 
 
