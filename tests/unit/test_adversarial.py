@@ -46,7 +46,8 @@ def parse_case(path: Path) -> Case:
             if line.strip() in ("", "---"):
                 continue
             break
-        match = re.match(r"#\s*(case|expect|findings|absent|exit|error|command|args):\s*(.*)$", line)
+        match = re.match(r"#\s*(case|expect|findings|absent|exit|error|command|args):\s*(.*)$",
+                         line)
         if not match:
             continue
         key, value = match.group(1), match.group(2).strip()
