@@ -54,7 +54,7 @@ def refusal(kind: str) -> str:
         instead = "it is read from the live cloud by `govcloud audit`, never from a request file"
     else:
         instead = _INSTEAD.get(kind, _KEPT_BY_OPERATORS)
-    return (f"a {kind} in a request file counts for nothing: {instead}. A request file holds "
+    return (f"a {kind} in a request file counts for nothing ({instead}); a request file holds "
             "only ResourceRequest documents")
 
 

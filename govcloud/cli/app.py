@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from govcloud import __version__
+from govcloud.authority import INVENTORY_ENV
 from govcloud.check import SCOPES, run_check
 from govcloud.cli.common import (
     FailOnOpt,
@@ -81,6 +82,9 @@ def load_documents(paths: list[Path], max_file_size: int, inventory: Path | None
     """The documents of a command: the inventory (``--inventory``, ``$GOVCLOUD_INVENTORY``,
     ``./inventory``) as authority data, and PATHs as requests (see ``validate.load``)."""
     root, _ = resolve_inventory(inventory)
+    if root is None:
+        note(f"govcloud: note: no inventory (no ./inventory, ${INVENTORY_ENV} not set): requests "
+             "can refer to no department, platform or component; pass --inventory")
     if require_files and not any(not isinstance(f, DocError) for f in iter_yaml_files(paths)):
         missing = [p for p in paths if not p.exists()]
         if not missing:
@@ -159,7 +163,7 @@ def check(
                        providers=builtin_providers(), scope=scope)
     emit(render(report, fmt, color=wants_color(output)), output)
     gate = GateSettings(fail_on, str(policies) if policies else None, scope,
-                        str(root) if root else None, source)
+                        str(root) if root else None, source, as_of)
     record("check", _with_inventory(paths, root),
            {**report.to_json(), "gate": gate.record(report, policy_set)})
     summary = report.summary()

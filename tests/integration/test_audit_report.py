@@ -41,10 +41,14 @@ def test_audit_html_renders_in_headless_chromium(tmp_path, monkeypatch):
     monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("OS_CLOUD", raising=False)
     report = tmp_path / "audit.html"
-    paths = [ROOT / "inventory", ROOT / "examples" / "requests",
-             *(FIXTURES / p / "fail.yaml" for p in ("GC-NET-001", "GC-CLS-002", "GC-SOD-001"))]
-    result = CliRunner().invoke(app, ["audit", *map(str, paths), "--no-hardening",
-                                      "-o", "html", "--output", str(report)])
+    # Exported Cloud* documents are not requests: they join a copy of the inventory.
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory", inventory)
+    for policy in ("GC-NET-001", "GC-CLS-002", "GC-SOD-001"):
+        shutil.copy(FIXTURES / policy / "fail.yaml", inventory / f"{policy}-fail.yaml")
+    paths = [inventory, ROOT / "examples" / "requests"]
+    result = CliRunner().invoke(app, ["audit", *map(str, paths), "--inventory", str(inventory),
+                                      "--no-hardening", "-o", "html", "--output", str(report)])
     assert result.exit_code == 1, result.output  # the examples carry violations
     html5lib.HTMLParser(strict=True).parse(report.read_text(encoding="utf-8"))
 

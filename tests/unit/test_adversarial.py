@@ -46,7 +46,8 @@ def parse_case(path: Path) -> Case:
             if line.strip() in ("", "---"):
                 continue
             break
-        match = re.match(r"#\s*(case|expect|findings|absent|exit|error|command|args):\s*(.*)$", line)
+        match = re.match(r"#\s*(case|expect|findings|absent|exit|error|command|args):\s*(.*)$",
+                         line)
         if not match:
             continue
         key, value = match.group(1), match.group(2).strip()
@@ -62,8 +63,8 @@ def parse_case(path: Path) -> Case:
             case.error = value
         elif key == "command":
             case.command = value
-        elif key == "args":
-            case.args = value.split()
+        elif key == "args":  # a path under tests/ is the repository's (any working directory)
+            case.args = [str(ROOT / a) if a.startswith("tests/") else a for a in value.split()]
     return case
 
 
