@@ -154,9 +154,9 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "cpu": _ID,  # server models: the CPU they carry (a Component of category cpu)
         },
     ),
-    # Authority data: the controlled vocabulary of system functions. `synonyms` map other
-    # spellings onto the id; `built_once_at` marks a function one level builds for everyone
-    # below it (省级统建), `provided_by` the System(s) that serve it.
+    # Authority data: the controlled vocabulary of system functions. `name`, `name_zh` and
+    # `synonyms` map other spellings onto the id; `built_once_at` marks a function one level
+    # builds for everyone below it (省级统建), `provided_by` the System(s) that serve it.
     "Function": _obj(
         ["name"],
         {

@@ -74,7 +74,9 @@ def _build(catalog: Catalog) -> Vocabulary:
     functions = {d.id: d for d in sorted(catalog.of_kind("Function"), key=lambda d: d.id)}
     claims: dict[str, list[str]] = {}
     for fid, doc in functions.items():
-        for spelling in (fid, doc.spec.get("name", ""), *doc.spec.get("synonyms", ())):
+        spec = doc.spec
+        for spelling in (fid, spec.get("name", ""), spec.get("name_zh", ""),
+                         *spec.get("synonyms", ())):
             key = normalise(str(spelling))
             if key and fid not in claims.setdefault(key, []):
                 claims[key].append(fid)
