@@ -8,6 +8,7 @@ names its CPU, and is domestic only if that CPU is), a System's platform.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,8 +31,10 @@ def _function(doc: Document, catalog: Catalog, path: str, value: Any) -> Iterato
     if not vocabulary.declared or vocabulary.canonical(value) is not None:
         return
     known = ", ".join(vocabulary.known())
-    yield _err(doc, path, f"function {value!r} is not in the function vocabulary; use one of: "
-               f"{known}. A new function or another spelling of one is added to "
+    guess = difflib.get_close_matches(normalise(value), list(vocabulary.spellings), n=1)
+    hint = f"did you mean '{vocabulary.spellings[guess[0]]}'? " if guess else ""
+    yield _err(doc, path, f"function {value!r} is not in the function vocabulary; {hint}use one "
+               f"of: {known}. A new function or another spelling of one is added to "
                f"{VOCABULARY_OWNER}, not written freely in a request")
 
 
