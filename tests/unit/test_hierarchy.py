@@ -416,3 +416,12 @@ spec:
     expected = {f"r-{cls}-{acc or 'none'}" for cls in ("secret", "confidential", "top-secret")
                 for acc in ("secret", "confidential", "top-secret", None) if rank[acc] < rank[cls]}
     assert failing == expected
+
+
+def test_classified_findings_have_their_own_control_family():
+    from govcloud.audit.families import ORDER, control_family
+
+    policy = POLICIES.get("GC-CLS-003")
+    assert policy is not None
+    assert control_family(policy.references, policy.id) == "classified" and "classified" in ORDER
+    assert control_family(["GB/T 22239-2019 8.1.9.3"], "GC-DOM-001") == "construction"
