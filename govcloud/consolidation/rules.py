@@ -18,11 +18,14 @@ from govcloud.documents import Catalog, Document
 from govcloud.model import Finding
 
 GUIDE = "国办发〔2017〕47号《政府网站发展指引》"
-# The national rule for websites below province level, as this project applies it: only the
-# people's government of the level (or its general office) runs a portal; its departments publish
-# as sections of it (集约化: 国办函〔2018〕71号《政府网站集约化试点工作方案》).
-SECTIONS = (f"{GUIDE}: 县级及以下政府部门原则上不开设政府网站, 通过本级政府门户网站开展政务公开和"
-            "服务 (departments publish as sections of their government's portal)")
+# Websites below province level. 47号 says county-level departments open no site of their own and
+# publish through the county government's portal; the website consolidation pilot (集约化)
+# puts a level's sites on one platform. This project applies the rule to every level below the
+# province by default (option `department_portals_at` widens it): only the people's government of
+# the level (or its general office) runs a portal, its departments publish as sections of it.
+SECTIONS = (f"{GUIDE}: 县级政府部门原则上不开设政府网站, 通过县级政府门户网站开展政务公开和服务",
+            "国办函〔2018〕71号《政府网站集约化试点工作方案》: 政府网站集约化 (applied here to "
+            "prefecture departments too: they publish as sections of their government's portal)")
 BUILT_ONCE = ("省级统建 (国发〔2018〕27号, 全国一体化在线政务服务平台: 省级统筹建设): a system the "
               "province builds once for all levels is used below it, not rebuilt")
 OWN_ONLY = "集约化迁移: 由系统和机房的主管部门申报迁移 (a department consolidates what it owns)"
@@ -179,7 +182,7 @@ def _department_portal(index: Index, dept_id: str, allowed: list[str]) -> bool:
 @register(
     "department-portal-below-province", id="GC-CON-004",
     title="Department below province level runs its own website / 省级以下政府部门自建网站",
-    severity="medium", references=(SECTIONS,),
+    severity="medium", references=SECTIONS,
     remediation="Move the content into a section (栏目) of the government portal of the "
     "department's level and close the department site",
     options={"department_portals_at": _levels_option(["province"])},
@@ -272,7 +275,7 @@ def _request_keeps_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterato
 @register(
     "request-new-department-portal", id="GC-CON-009",
     title="Request for a department website the hierarchy already provides / 申请新建部门网站",
-    severity="high", references=(SECTIONS, f"{GUIDE}: 原则上一个单位最多开设一个网站"),
+    severity="high", references=(*SECTIONS, f"{GUIDE}: 原则上一个单位最多开设一个网站"),
     remediation="Publish as a section (栏目) of the government portal of your level, or of your "
     "supervising department's portal; do not build a new site",
     options={"department_portals_at": _levels_option(["province"])},
