@@ -15,13 +15,27 @@ from typing import Any
 from govcloud.documents import Catalog, Document
 from govcloud.model import DocError
 from govcloud.schemas import LEVELS
-from govcloud.validate import _err, _ref, check
+from govcloud.validate import check
 from govcloud.vocabulary import normalise, vocabulary_of
 
 # Who keeps the catalogs, for the "what to do" part of an error.
 VOCABULARY_OWNER = ("the function vocabulary (kind: Function, inventory/functions.yaml) kept by "
                     "the cloud's operators")
 CATALOG_OWNER = "the component catalog (inventory/components.yaml) kept by the security office"
+INVENTORY_OWNER = "the inventory kept by the cloud's operators"
+
+
+def _err(doc: Document, path: str, message: str) -> DocError:
+    return DocError(doc.file, doc.line_of(path), path, f"{doc.ref}: {message}")
+
+
+def _ref(doc: Document, catalog: Catalog, path: str, kind: str, value: Any,
+         owner: str) -> Iterator[DocError]:
+    """An id that must name an existing ``kind``; the error says who keeps that data."""
+    if isinstance(value, str) and catalog.get(kind, value) is None:
+        guess = difflib.get_close_matches(value, list(catalog.by_kind.get(kind, {})), n=1)
+        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        yield _err(doc, path, f"{kind} '{value}' does not exist; {hint}it must be in {owner}")
 
 
 def _function(doc: Document, catalog: Catalog, path: str, value: Any) -> Iterator[DocError]:
@@ -50,14 +64,16 @@ def _function_doc(doc: Document, catalog: Catalog) -> Iterator[DocError]:
             yield _err(doc, path, f"{spelling!r} also names function(s) {', '.join(others)}; "
                        "a spelling may mean one function only")
     for index, system in enumerate(doc.spec.get("provided_by", [])):
-        yield from _ref(doc, catalog, f"/spec/provided_by/{index}", "System", system)
+        yield from _ref(doc, catalog, f"/spec/provided_by/{index}", "System", system,
+                        INVENTORY_OWNER)
 
 
 @check("System")
 def _system(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     yield from _function(doc, catalog, "/spec/function", doc.spec.get("function"))
     if "platform" in doc.spec:
-        yield from _ref(doc, catalog, "/spec/platform", "Platform", doc.spec["platform"])
+        yield from _ref(doc, catalog, "/spec/platform", "Platform", doc.spec["platform"],
+                        INVENTORY_OWNER)
 
 
 @check("ResourceRequest")
@@ -92,7 +108,7 @@ def _component(doc: Document, catalog: Catalog) -> Iterator[DocError]:
         return
     cpu = catalog.get("Component", cpu_id)
     if cpu is None:
-        yield from _ref(doc, catalog, "/spec/cpu", "Component", cpu_id)
+        yield from _ref(doc, catalog, "/spec/cpu", "Component", cpu_id, CATALOG_OWNER)
     elif cpu.spec.get("category") != "cpu":
         yield _err(doc, "/spec/cpu", f"'{cpu_id}' is a {cpu.spec.get('category')}, not a cpu")
     elif spec.get("origin") == "domestic" and cpu.spec.get("origin") != "domestic":
