@@ -425,3 +425,25 @@ def test_classified_findings_have_their_own_control_family():
     assert policy is not None
     assert control_family(policy.references, policy.id) == "classified" and "classified" in ORDER
     assert control_family(["GB/T 22239-2019 8.1.9.3"], "GC-DOM-001") == "construction"
+
+
+def test_references_of_authority_data_must_resolve(tmp_path):
+    docs = """
+---
+apiVersion: govcloud/v1
+kind: Function
+metadata: {id: credit}
+spec: {name: Credit, built_once_at: province, provided_by: [no-such-system]}
+---
+apiVersion: govcloud/v1
+kind: System
+metadata: {id: s-internal}
+spec: {department: prov-gov, name: s, function: approval, hosted_in: "cloud:t", platform: nope,
+       mlps_level: 2, classification: internal, network_zone: gov-external}
+""" + _component("box", "server", "foreign", ", cpu: no-such-cpu")
+    validated = load_texts(tmp_path, base=TREE, docs=docs)
+    by_path = {(e.path, e.message.split(":")[0]) for e in validated.errors}
+    assert ("/spec/provided_by/0", "Function/credit") in by_path
+    assert ("/spec/platform", "System/s-internal") in by_path
+    assert ("/spec/cpu", "Component/box") in by_path
+    assert all("does not exist" in e.message for e in validated.errors)
