@@ -96,12 +96,13 @@ def _cloud_project(spec: dict[str, Any], catalog: Catalog) -> None:
     spec["quota_excess"] = excess
 
 
-def _same_cloud(platform: Document, catalog: Catalog) -> list[dict[str, Any]]:
-    """The other platforms on the same cloud endpoint (``cloud``), as ``{id, zone}``: so "the
-    internal network shares no cloud with the external one" is a plain rule (GC-CLS-004)."""
+def _same_cloud(platform: Document, catalog: Catalog) -> dict[str, Any]:
+    """The other platforms on the same cloud endpoint (``cloud``), as ``{platform id: zone}``:
+    so "the internal network shares no cloud with the external one" is a plain rule
+    (GC-CLS-004), and its finding names the other platform in its path and evidence."""
     cloud = platform.spec.get("cloud")
-    return [{"id": p.id, "zone": p.spec.get("zone")} for p in catalog.of_kind("Platform")
-            if p.id != platform.id and p.spec.get("cloud") == cloud]
+    return {p.id: p.spec.get("zone") for p in catalog.of_kind("Platform")
+            if p.id != platform.id and p.spec.get("cloud") == cloud}
 
 
 def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:

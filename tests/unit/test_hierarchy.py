@@ -347,7 +347,8 @@ def test_demo_internal_platform_sharing_devcloud_is_critical_and_says_why(demo):
     assert "not physically isolated" in hit.message and not hit.waived
     platform = validated.catalog.get("Platform", "gov-internal-cloud")
     shared = resolve(platform, validated.catalog)["spec"]["shares_cloud_with"]
-    assert {p["id"] for p in shared} == {"gov-external-cloud", "public-service-cloud"}
+    assert shared == {"gov-external-cloud": "gov-external", "public-service-cloud": "internet"}
+    assert "gov-external-cloud" in hit.path + hit.evidence  # names the platform it shares with
     assert "FLAGGED ON PURPOSE" in (INVENTORY / "platforms.yaml").read_text(encoding="utf-8")
 
 
