@@ -5,7 +5,7 @@ Prints one JSON object: {"runs": [{"departments", "rooms", "systems", "seconds",
 "findings"}, ...], "per_document_us": [...]} for 10,000 departments / 20,000 rooms / 50,000
 systems and half of it. Documents are built in memory (loading is measured by bench/check.py);
 `seconds` (wall) and `cpu_seconds` are the best of 5 runs of analyze() on a fresh Catalog (index,
-shares, duplicates, migration plan and all eight rules). `per_document_us` is wall time per
+shares, duplicates, migration plan and every registered rule). `per_document_us` is wall time per
 document at each size: equal values mean linear cost.
 """
 

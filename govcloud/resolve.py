@@ -96,6 +96,15 @@ def _cloud_project(spec: dict[str, Any], catalog: Catalog) -> None:
     spec["quota_excess"] = excess
 
 
+def _same_cloud(platform: Document, catalog: Catalog) -> dict[str, Any]:
+    """The other platforms on the same cloud endpoint (``cloud``), as ``{platform id: zone}``:
+    so "the internal network shares no cloud with the external one" is a plain rule
+    (GC-CLS-004), and its finding names the other platform in its path and evidence."""
+    cloud = platform.spec.get("cloud")
+    return {p.id: p.spec.get("zone") for p in catalog.of_kind("Platform")
+            if p.id != platform.id and p.spec.get("cloud") == cloud}
+
+
 def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
     """The resolved document (a new top-level dict; untouched subtrees are shared)."""
     body = dict(doc.body)
@@ -108,7 +117,13 @@ def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
         _request(spec, catalog)
     elif doc.kind == "CloudProject":
         _cloud_project(spec, catalog)
-    elif doc.kind == "System" and "components" in spec:
-        spec["components"] = _components(spec["components"], catalog)
+    elif doc.kind == "System":
+        if "components" in spec:
+            spec["components"] = _components(spec["components"], catalog)
+        if "platform" in spec:
+            spec["platform"] = _with_id(catalog.get("Platform", spec["platform"]),
+                                        spec["platform"])
+    elif doc.kind == "Platform":
+        spec["shares_cloud_with"] = _same_cloud(doc, catalog)
     body["spec"] = spec
     return body

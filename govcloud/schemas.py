@@ -22,7 +22,11 @@ CLASSIFICATIONS = ["public", "internal", "sensitive", "secret", "confidential", 
 CLASSIFIED = ("secret", "confidential", "top-secret")
 LEVELS = ["province", "prefecture", "county"]
 COMPONENT_CATEGORIES = ["cpu", "os", "database", "middleware", "server", "storage", "network"]
-COMPONENT_SLOTS = ["cpu", "os", "database", "middleware"]
+# The slots of a component map: the software stack, plus the hardware a system runs on (the
+# server model and the storage array: the "E" of IOE).
+COMPONENT_SLOTS = ["cpu", "os", "database", "middleware", "server", "storage"]
+# Administrative levels that may build a function once for everyone below them (统建).
+BUILT_ONCE_LEVELS = ["province", "prefecture"]
 SEVERITIES = ["critical", "high", "medium", "low"]
 # Who may sign or approve what (三员 and the approvers of 逐级审批). One key holds one role.
 ROLES = ["department", "ops", "security", "audit", "evidence"]
@@ -85,6 +89,9 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "level": {"enum": LEVELS},
             "region": {"type": "string", "pattern": "^[1-9][0-9]{5}$"},
             "parent": _ID,
+            # The people's government of its level (or its general office, 政府办): the one unit
+            # below province level that runs a portal (国办发〔2017〕47号).
+            "government": {"type": "boolean"},
         },
     ),
     "MachineRoom": _obj(
@@ -121,6 +128,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "data_sources": {"type": "array", "items": _TEXT},
             "authoritative_for": {"type": "array", "items": _TEXT, "uniqueItems": True},
             "public_url": {"type": "string", "pattern": "^https?://"},
+            "platform": _ID,  # the shared platform of a system hosted in a cloud tenant
         },
     ),
     "Platform": _obj(
@@ -131,6 +139,8 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "mlps_level": {"type": "integer", "minimum": 1, "maximum": 4},
             "location": {"type": "string", "pattern": "^[A-Z]{2}$"},
             "region": _TEXT,
+            # 分级保护: the highest secrecy level the platform is accredited for; absent = none.
+            "accredited_for": {"enum": list(CLASSIFIED)},
         },
     ),
     "Component": _obj(
@@ -141,6 +151,20 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "product": _TEXT,
             "origin": {"enum": ["domestic", "foreign"]},
             "architecture": _TEXT,
+            "cpu": _ID,  # server models: the CPU they carry (a Component of category cpu)
+        },
+    ),
+    # Authority data: the controlled vocabulary of system functions. `name`, `name_zh` and
+    # `synonyms` map other spellings onto the id; `built_once_at` marks a function one level
+    # builds for everyone below it (省级统建), `provided_by` the System(s) that serve it.
+    "Function": _obj(
+        ["name"],
+        {
+            "name": _TEXT,
+            "name_zh": _TEXT,
+            "synonyms": {"type": "array", "items": _TEXT, "uniqueItems": True},
+            "built_once_at": {"enum": BUILT_ONCE_LEVELS},
+            "provided_by": {"type": "array", "items": _ID, "uniqueItems": True},
         },
     ),
     "ResourceRequest": _obj(

@@ -535,3 +535,8 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
                 f"<name>-1..<name>-<count>: {', '.join(sorted(instances)) or 'none'})",
             )
     yield from _unique_names(doc, spec.get("users", []), "/spec/users", "user")
+
+
+# Checks of authority data (function vocabulary, department tree, component catalog) register
+# themselves on import.
+from govcloud import authority_checks as _authority_checks  # noqa: E402,F401

@@ -4,8 +4,9 @@ A finding's family is the layer of the first GB/T 22239-2019 clause it reference
 is level 3, general requirements (8.1), layer 4, 安全计算环境; ``8.2.2.1`` is the cloud extension
 (8.2), layer 2, 安全通信网络. General requirements have ten layers, the cloud extension seven
 (it has no policy, organisation or personnel layers, so its 6 and 7 are construction and O&M).
-Consolidation findings have their own row; others that cite no GB/T 22239 clause fall in
-"other".
+Consolidation findings have their own row, and so do classified-protection (分级保护) findings,
+which cite BMB17/BMB20 rather than GB/T 22239 (its scope excludes 涉密 systems); others that cite
+no GB/T 22239 clause fall in "other".
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ _GENERAL = {
 }
 _CLOUD = {**{k: _GENERAL[k] for k in range(1, 6)}, 6: _GENERAL[9], 7: _GENERAL[10]}
 CONSOLIDATION = ("consolidation", "Consolidation / 集约化")
+CLASSIFIED = ("classified", "Classified protection / 分级保护")
 OTHER = ("other", "Other / 其他")
-ORDER = [key for key, _ in _GENERAL.values()] + [CONSOLIDATION[0], OTHER[0]]
-TITLES = {key: title for key, title in [*_GENERAL.values(), CONSOLIDATION, OTHER]}
+ORDER = [key for key, _ in _GENERAL.values()] + [CONSOLIDATION[0], CLASSIFIED[0], OTHER[0]]
+TITLES = {key: title for key, title in [*_GENERAL.values(), CONSOLIDATION, CLASSIFIED, OTHER]}
 _CLAUSE = re.compile(r"GB/T\s*22239-2019\s+(\d+)\.(\d+)\.(\d+)")
 
 
@@ -45,4 +47,6 @@ def control_family(references: tuple[str, ...] | list[str], policy: str = "") ->
             return table[layer][0]
     if policy.startswith("GC-CON-"):
         return CONSOLIDATION[0]
+    if any(re.search(r"\bBMB\s*(17|20)\b", ref) for ref in references):
+        return CLASSIFIED[0]
     return OTHER[0]

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from govcloud.consolidation.index import index_of
+from govcloud.consolidation.index import PORTAL, index_of
 from govcloud.consolidation.rules import rules
 from govcloud.documents import Catalog, Document
 from govcloud.model import Finding
@@ -146,7 +146,7 @@ def duplicates(catalog: Catalog) -> tuple[Duplicate, ...]:
     out = [Duplicate("rooms", dept, "machine rooms", tuple(r.id for r in rooms))
            for dept, rooms in sorted(index.independent.items()) if len(rooms) > 1]
     for (dept, function), systems in index.repeated:
-        kind = "portals" if function == "portal" else "systems"
+        kind = "portals" if function == PORTAL else "systems"
         out.append(Duplicate(kind, dept, function, tuple(s.id for s in systems)))
     for dataset, claims in index.sources:
         depts = ",".join(sorted({s.spec["department"] for s, _ in claims}))

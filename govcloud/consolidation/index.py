@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from govcloud.documents import Catalog, Document
+from govcloud.vocabulary import Vocabulary, vocabulary_of
 
 # A platform outside China cannot take a government machine room's load (data must stay in the
 # country), so only domestic platforms are migration targets.
@@ -24,6 +25,18 @@ ZONE_RANK = {"gov-internal": 0, "gov-external": 1, "internet": 2}
 # A room that declares no networks and hosts no system is assumed to sit on the e-government
 # external network, where most department rooms are.
 DEFAULT_ZONE = "gov-external"
+# The Function id of a government website (门户网站); other spellings map onto it.
+PORTAL = "portal"
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignReplace:
+    """A request's ``replaces`` entry naming what another department owns (it silences nothing)."""
+
+    request: Document
+    position: int
+    target: str
+    owner: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +53,38 @@ class Index:
     zones: dict[str, tuple[str, ...]]  # independent room id -> the zones it serves
     replaced_by: dict[str, list[str]]  # room or system id -> request ids, by id
     platforms: dict[str, list[Document]]  # zone -> domestic platforms, by id
+    departments: dict[str, Document]  # id -> Department
+    governments: dict[str, list[str]]  # region code -> government departments (政府/政府办)
+    foreign_replaces: list[ForeignReplace]  # replaces entries owned by another department
+    vocabulary: Vocabulary
+
+    def function_of(self, spec: Any) -> str:
+        """The canonical function of a System spec or a request's ``spec.system``."""
+        return self.vocabulary.key(str(spec.get("function", "")))
+
+    def ancestors(self, dept_id: str) -> list[str]:
+        """The department's supervising departments, nearest first (the ``parent`` chain)."""
+        out: list[str] = []
+        current = self.departments.get(dept_id)
+        while current is not None and len(out) < len(self.departments):
+            parent = current.spec.get("parent")
+            if not parent or parent in out or parent == dept_id:
+                break  # validation refuses cycles; never loop on bad data anyway
+            out.append(parent)
+            current = self.departments.get(parent)
+        return out
+
+    def is_government(self, dept_id: str) -> bool:
+        dept = self.departments.get(dept_id)
+        return dept is not None and dept.spec.get("government") is True
+
+    def government_of(self, dept_id: str) -> str | None:
+        """The government (政府/政府办) of the department's own region, if the inventory has one."""
+        dept = self.departments.get(dept_id)
+        if dept is None:
+            return None
+        found = self.governments.get(str(dept.spec.get("region")), [])
+        return found[0] if found else None
 
     def platforms_for(self, zones: Iterable[str]) -> list[Document]:
         """Domestic platforms serving any of ``zones``, most sensitive zone first."""
@@ -68,14 +113,16 @@ def _build(catalog: Catalog) -> Index:
     rooms = _by_id(catalog.of_kind("MachineRoom"))
     systems = _by_id(catalog.of_kind("System"))
     requests = _by_id(catalog.of_kind("ResourceRequest"))
+    vocabulary = vocabulary_of(catalog)
     by_function: dict[tuple[str, str], list[Document]] = defaultdict(list)
     portals: dict[str, list[Document]] = defaultdict(list)
     hosted_zones: dict[str, set[str]] = defaultdict(set)
     claims: dict[str, list[tuple[Document, int]]] = defaultdict(list)
     for system in systems:
         spec: Any = system.spec
-        by_function[(spec["department"], spec["function"])].append(system)
-        if spec["function"] == "portal":
+        function = vocabulary.key(spec["function"])
+        by_function[(spec["department"], function)].append(system)
+        if function == PORTAL:
             portals[spec["department"]].append(system)
         hosted_zones[spec["hosted_in"]].add(spec["network_zone"])
         for position, dataset in enumerate(spec.get("authoritative_for", ())):
@@ -92,19 +139,35 @@ def _build(catalog: Catalog) -> Index:
         if spec["status"] == "active":
             independent[spec["department"]].append(room)
     replaced_by: dict[str, list[str]] = defaultdict(list)
+    foreign: list[ForeignReplace] = []
     for request in requests:
-        for target in request.spec.get("replaces", ()):
+        requester = request.spec["department"]
+        for position, target in enumerate(request.spec.get("replaces", ())):
+            owned = catalog.get("MachineRoom", target) or catalog.get("System", target)
+            owner = owned.spec.get("department") if owned is not None else requester
+            if owner != requester:
+                # Another department's room or system: naming it consolidates nothing and must
+                # not silence that department's findings (GC-CON-010 reports it).
+                foreign.append(ForeignReplace(request, position, target, str(owner)))
+                continue
             replaced_by[target].append(request.id)
     platforms: dict[str, list[Document]] = defaultdict(list)
     for platform in _by_id(catalog.of_kind("Platform")):
         if platform.spec["location"] == DOMESTIC:
             platforms[platform.spec["zone"]].append(platform)
+    departments = {d.id: d for d in catalog.of_kind("Department")}
+    governments: dict[str, list[str]] = defaultdict(list)
+    for dept_id in sorted(departments):
+        if departments[dept_id].spec.get("government") is True:
+            governments[str(departments[dept_id].spec["region"])].append(dept_id)
     return Index(
-        levels={d.id: d.spec["level"] for d in catalog.of_kind("Department")},
+        levels={d.id: d.spec["level"] for d in departments.values()},
         rooms=rooms, requests=requests, independent=dict(independent),
         by_function=dict(by_function),
         repeated=sorted((k, v) for k, v in by_function.items() if len(v) > 1),
         portals=dict(portals),
         sources=sorted((k, v) for k, v in claims.items() if len(v) > 1),
         zones=zones, replaced_by=dict(replaced_by), platforms=dict(platforms),
+        departments=departments, governments=dict(governments), foreign_replaces=foreign,
+        vocabulary=vocabulary,
     )

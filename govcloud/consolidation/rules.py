@@ -13,11 +13,22 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from govcloud.consolidation.index import index_of
+from govcloud.consolidation.index import PORTAL, Index, index_of
 from govcloud.documents import Catalog, Document
 from govcloud.model import Finding
 
 GUIDE = "国办发〔2017〕47号《政府网站发展指引》"
+# Websites below province level. 47号 says county-level departments open no site of their own and
+# publish through the county government's portal; the website consolidation pilot (集约化)
+# puts a level's sites on one platform. This project applies the rule to every level below the
+# province by default (option `department_portals_at` widens it): only the people's government of
+# the level (or its general office) runs a portal, its departments publish as sections of it.
+SECTIONS = (f"{GUIDE}: 县级政府部门原则上不开设政府网站, 通过县级政府门户网站开展政务公开和服务",
+            "国办函〔2018〕71号《政府网站集约化试点工作方案》: 政府网站集约化 (applied here to "
+            "prefecture departments too: they publish as sections of their government's portal)")
+BUILT_ONCE = ("省级统建 (国发〔2018〕27号, 全国一体化在线政务服务平台: 省级统筹建设): a system the "
+              "province builds once for all levels is used below it, not rebuilt")
+OWN_ONLY = "集约化迁移: 由系统和机房的主管部门申报迁移 (a department consolidates what it owns)"
 ONE_CLOUD = "政务\u201c一朵云\u201d: 统一上云部署，整合淘汰\u201c小散\u201d数据中心"
 NEW_ON_CLOUD = "新建应用在统一政务云平台直接部署、存量应用逐步迁移 (应上尽上)"
 
@@ -134,7 +145,7 @@ def _duplicate_rooms(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[F
 def _duplicate_systems(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("duplicate-systems")
     index = index_of(catalog)
-    ignored = set(options["ignore_functions"])
+    ignored = {index.vocabulary.key(f) for f in options["ignore_functions"]}
     for (dept_id, function), systems in index.repeated:
         if function in ignored:
             continue
@@ -147,22 +158,49 @@ def _duplicate_systems(catalog: Catalog, options: Mapping[str, Any]) -> Iterator
                              evidence=f"same department and function as {systems[0].id}")
 
 
+def _levels_option(default: list[str]) -> dict[str, Any]:
+    return {"type": "array", "items": {"enum": ["province", "prefecture", "county"]},
+            "uniqueItems": True, "default": default}
+
+
+def _publish_through(index: Index, dept_id: str) -> str:
+    """Where a department below province level publishes instead: its government's portal."""
+    government = index.government_of(dept_id)
+    if government is None:
+        return "its government's portal"
+    portals = index.portals.get(government, [])
+    return (f"{government}'s portal {portals[0].id}" if portals
+            else f"the portal of {government} (which runs none yet)")
+
+
+def _department_portal(index: Index, dept_id: str, allowed: list[str]) -> bool:
+    """A department portal the national rule does not allow (governments always may have one)."""
+    return (not index.is_government(dept_id)
+            and index.levels.get(dept_id) not in (None, *allowed))
+
+
 @register(
-    "county-portal", id="GC-CON-004",
-    title="County-level department runs its own website / 县级部门自建网站",
-    severity="medium", references=(f"{GUIDE}: 县级政府部门原则上不开设政府网站",),
-    remediation="Publish through the county government's portal and close the department site",
+    "department-portal-below-province", id="GC-CON-004",
+    title="Department below province level runs its own website / 省级以下政府部门自建网站",
+    severity="medium", references=SECTIONS,
+    remediation="Move the content into a section (栏目) of the government portal of the "
+    "department's level and close the department site",
+    options={"department_portals_at": _levels_option(["province"])},
 )
-def _county_portal(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
-    me = rule("county-portal")
+def _portal_below_province(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("department-portal-below-province")
     index = index_of(catalog)
     for dept_id, portals in sorted(index.portals.items()):
-        if index.levels.get(dept_id) != "county":
+        if not _department_portal(index, dept_id, options["department_portals_at"]):
             continue
+        level = index.levels.get(dept_id)
         for system in portals:
             yield me.finding(system, "/spec/function",
-                             f"county-level department {dept_id} runs its own portal "
-                             f"'{system.spec['name']}'", evidence=system.spec.get("public_url", ""))
+                             f"{level}-level department {dept_id} runs its own portal "
+                             f"'{system.spec['name']}'; below province level only the "
+                             f"government runs one: publish through "
+                             f"{_publish_through(index, dept_id)}",
+                             evidence=system.spec.get("public_url", ""))
 
 
 @register(
@@ -207,7 +245,7 @@ def _request_duplicates(catalog: Catalog, options: Mapping[str, Any]) -> Iterato
     me = rule("request-duplicates-system")
     index = index_of(catalog)
     for request in index.requests:
-        key = (request.spec["department"], request.spec["system"]["function"])
+        key = (request.spec["department"], index.function_of(request.spec["system"]))
         replaces = set(request.spec.get("replaces", ()))
         existing = [s.id for s in index.by_function.get(key, ()) if s.id not in replaces]
         if existing:
@@ -232,3 +270,83 @@ def _request_keeps_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterato
             yield me.finding(request, "/spec/department",
                              f"{dept_id} still runs {', '.join(kept)} and no request "
                              f"replaces it")
+
+
+@register(
+    "request-new-department-portal", id="GC-CON-009",
+    title="Request for a department website the hierarchy already provides / 申请新建部门网站",
+    severity="high", references=(*SECTIONS, f"{GUIDE}: 原则上一个单位最多开设一个网站"),
+    remediation="Publish as a section (栏目) of the government portal of your level, or of your "
+    "supervising department's portal; do not build a new site",
+    options={"department_portals_at": _levels_option(["province"])},
+)
+def _request_portal(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    """A new portal by a department (not a government) that is below the levels allowed their
+    own site, or whose supervising departments (the ``parent`` chain) already run one."""
+    me = rule("request-new-department-portal")
+    index = index_of(catalog)
+    for request in index.requests:
+        if index.function_of(request.spec["system"]) != PORTAL:
+            continue
+        dept_id = request.spec["department"]
+        if index.is_government(dept_id):
+            continue  # the government's own portal: GC-CON-005/007 judge a second one
+        above = [(a, p.id) for a in index.ancestors(dept_id) for p in index.portals.get(a, ())]
+        below = _department_portal(index, dept_id, options["department_portals_at"])
+        if not below and not above:
+            continue
+        reasons = []
+        if below:
+            reasons.append(f"{index.levels.get(dept_id)}-level departments publish through "
+                           f"their government's portal ({_publish_through(index, dept_id)})")
+        if above:
+            reasons.append("its supervising department(s) already run "
+                           + ", ".join(f"{p} ({a})" for a, p in above))
+        yield me.finding(request, "/spec/system/function",
+                         f"{dept_id} requests a new portal: {'; '.join(reasons)}",
+                         evidence=f"function {request.spec['system']['function']!r} means "
+                         f"{PORTAL!r}")
+
+
+@register(
+    "request-replaces-other-department", id="GC-CON-010",
+    title="Request replaces another department's room or system / 申请替代其他部门的机房或系统",
+    severity="high", references=(OWN_ONLY,),
+    remediation="List only your own department's machine rooms and systems in `replaces`; the "
+    "owner files its own request (or the consolidation plan names it)",
+)
+def _foreign_replaces(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("request-replaces-other-department")
+    for entry in index_of(catalog).foreign_replaces:
+        yield me.finding(entry.request, f"/spec/replaces/{entry.position}",
+                         f"{entry.request.spec['department']} lists '{entry.target}' in "
+                         f"replaces, but it belongs to {entry.owner}; the entry is ignored and "
+                         "silences none of that department's findings")
+
+
+@register(
+    "request-built-once-above", id="GC-CON-011",
+    title="Request builds a function a higher level builds once / 申请重复建设上级统建系统",
+    severity="high", references=(BUILT_ONCE,),
+    remediation="Use the system the higher level provides (a tenant or a section of it), not a "
+    "new one; ask its owner for access",
+)
+def _built_once(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
+    me = rule("request-built-once-above")
+    index = index_of(catalog)
+    levels = ["province", "prefecture", "county"]
+    for request in index.requests:
+        function = index.vocabulary.functions.get(index.function_of(request.spec["system"]))
+        if function is None or "built_once_at" not in function.spec:
+            continue
+        at = function.spec["built_once_at"]
+        level = index.levels.get(request.spec["department"])
+        if level not in levels or levels.index(level) <= levels.index(at):
+            continue
+        provided = ", ".join(function.spec.get("provided_by", ())) or f"the {at}'s system"
+        yield me.finding(request, "/spec/system/function",
+                         f"'{function.id}' is built once at {at} level (统建) and provided by "
+                         f"{provided}; {request.spec['department']} ({level}) must use it, "
+                         "not build its own",
+                         evidence=f"function {request.spec['system']['function']!r} means "
+                         f"{function.id!r}")
