@@ -457,7 +457,8 @@ def register(app: typer.Typer) -> None:
                          "`govcloud credentials show`)")
                 results[p.target.cloud] = {"plan": original.summary(),
                                            "fingerprint": original.fingerprint,
-                                           "writes": p.cloud.counter.writes}
+                                           "writes": p.cloud.counter.writes,
+                                           "prune": p.prune}
             record("apply", doc_paths, results)
         finally:
             for p in planned:

@@ -9,6 +9,7 @@ from types import SimpleNamespace as NS
 import pytest
 from typer.testing import CliRunner
 
+import govcloud.policy as policy_pkg
 from govcloud.audit.live import normalize_rule
 from govcloud.cli.app import app
 from govcloud.cloud.read import Snapshot
@@ -189,6 +190,17 @@ def test_a_cloud_document_among_the_files_does_not_hide_the_planned_one(tmp_path
 # ---------------------------------------------------------------- through the CLI
 
 
+_COMPILED: dict[str, object] = {}
+_load_policies = policy_pkg.load_policies
+
+
+def _policies_once(path=None):
+    """Each policy set compiled once for the module (the CLI loads it per gate)."""
+    if str(path) not in _COMPILED:
+        _COMPILED[str(path)] = _load_policies(path)
+    return _COMPILED[str(path)]
+
+
 class _FakeCloud:
     def __init__(self):
         self.counter = NS(total=0, writes=0)
@@ -213,6 +225,7 @@ def planned_offline(monkeypatch):
         raise AssertionError("apply wrote to the cloud")
 
     monkeypatch.setattr(cmd, "_plan_one", plan_one)
+    monkeypatch.setattr(policy_pkg, "load_policies", _policies_once)
     monkeypatch.setattr(cmd, "_execute", no_write)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
 
