@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -112,7 +113,8 @@ def planned_documents(resources: Iterable[Resource], cloud: str, *,
         rules[(rule.tenant, rule.parent or "")].append(rule)
     for g in by_kind["security_group"]:
         made = [{"id": ident(rule), "description": f"{REQUEST_TAG}={rule.request}",
-                 **neutron_rule(rule.field_map())} for rule in rules[(g.tenant, g.name)]]
+                 **_as_neutron_stores(neutron_rule(rule.field_map()))}
+                for rule in rules[(g.tenant, g.name)]]
         spec = {**context(g), "name": g.name, "group_id": ident(g),
                 "description": g.field_map().get("description") or None,
                 "tags": [f"{REQUEST_TAG}={g.request}"],
@@ -142,6 +144,16 @@ def planned_documents(resources: Iterable[Resource], cloud: str, *,
                 "attached_to": on, "metadata": {REQUEST_TAG: v.request}}
         docs.append(_doc("CloudVolume", ident(v), spec, cloud, v.name))
     return [dataclasses.replace(d, file=source) for d in docs]
+
+
+def _as_neutron_stores(rule: dict[str, Any]) -> dict[str, Any]:
+    """neutron keeps a rule's prefix as a network (``0.0.0.0/00`` -> ``0.0.0.0/0``, ``::0/0``
+    -> ``::/0``, host bits cleared): judge what it will hold, not how the request spelled it."""
+    try:
+        prefix = ipaddress.ip_network(str(rule["remote_ip_prefix"]), strict=False)
+    except ValueError:
+        return rule
+    return {**rule, "remote_ip_prefix": str(prefix)}
 
 
 def _image_ref(name: Any, images: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -108,6 +108,22 @@ def test_ssh_to_the_world_in_the_planned_state_is_refused_naming_tenant_and_grou
     assert _check(validated, resources, fail_on="never").blocking == ()
 
 
+@pytest.mark.parametrize("rule", [
+    "{direction: ingress, protocol: tcp, port: 22, remote: 0.0.0.0/00}",
+    "{direction: ingress, protocol: tcp, port: 22, remote: '::0/0'}",
+    "{direction: ingress, protocol: tcp, port: 22, remote: '0:0:0:0:0:0:0:0/0'}",
+    "{direction: ingress, protocol: any, remote: 0.0.0.0/0}",  # no protocol: every port
+    "{direction: ingress, protocol: tcp, remote: 0.0.0.0/0}",  # no port: every port
+    "{direction: ingress, protocol: tcp, port: 1-65535}",  # no remote: the world
+])
+def test_a_respelled_world_open_rule_is_judged_as_neutron_will_hold_it(tmp_path, rule):
+    request = REQUEST.replace(
+        "rules: [{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/0}]",
+        f"rules: [{rule}]")
+    validated, resources = _setup(tmp_path, request)
+    assert {f.policy for f in _check(validated, resources).blocking} == {"GC-NET-001"}
+
+
 def test_a_non_waivable_finding_refuses_at_any_fail_on_and_despite_a_waiver(tmp_path):
     """A classified tenant's router with a gateway (what desired_state never makes: the planned
     state catches it anyway)."""
