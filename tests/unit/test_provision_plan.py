@@ -202,3 +202,10 @@ def test_an_existing_gateway_of_a_classified_tenant_is_removed_in_place(tmp_path
     (action,) = diff(resources, actual).actions
     assert action.op == "update"  # not a replace: the router keeps its interfaces
     assert action.changes == (("external_gateway", True, False),)
+
+
+def test_a_hand_made_rule_forging_our_own_request_tag_is_deleted_too(tmp_path):
+    resources = want(tmp_path)
+    forged = _rule(resources, "web:ingress:tcp:22-22:0.0.0.0/0", request="REQ-1")
+    (action,) = diff(resources, [*resources, forged]).actions
+    assert (action.op, action.resource.name) == ("delete", "web:ingress:tcp:22-22:0.0.0.0/0")
