@@ -65,6 +65,8 @@ SkipApprovalsOpt = typer.Option(False, "--skip-approvals-on-devcloud",
                                 envvar="GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", help="Demo and "
                                 "tests only: apply MLPS >= 3 requests to the cloud named devcloud "
                                 "without the three approvals (recorded in the audit log).")
+PruneOpt = typer.Option(False, "--prune", help="Also delete what govcloud did not create in the "
+                        "managed projects (the plan lists each first; drift reports them).")
 VolTypeOpt = typer.Option("encrypted", "--encrypted-volume-type",
                           help="Volume type used for `encrypted: true` volumes.")
 
@@ -200,10 +202,11 @@ class Planned:
     desired: list[Resource]
     snapshot: Any  # govcloud.cloud.read.Snapshot
     plan: Plan
+    prune: bool = False
 
 
 def _plan_one(target: Target, validated: Validated, *, refresh: bool,
-              destroy: bool = False) -> Planned:
+              destroy: bool = False, prune: bool = False) -> Planned:
     from govcloud.cloud import connect, read_cloud
 
     cloud = connect(target.cloud)
@@ -213,8 +216,44 @@ def _plan_one(target: Target, validated: Validated, *, refresh: bool,
         cloud.close()
         raise CloudError(f"cloud {target.cloud}: {snap.conflicts[0]}",
                          hint=f"{len(snap.conflicts)} conflict(s); nothing was changed")
-    plan = diff([] if destroy else desired, snap.resources, target.ids, snap.broken)
-    return Planned(target, cloud, desired, snap, plan)
+    plan = diff([] if destroy else desired, snap.resources, target.ids, snap.broken,
+                prune=prune)
+    return Planned(target, cloud, desired, snap, plan, prune)
+
+
+def _gate_planned(planned: list[Planned], validated: Validated, policies: Path | None,
+                  fail_on: str) -> None:
+    """Before any write: the live-cloud policies on the state the plan leaves (as audit would
+    read it) refuse like check; apply never makes what audit flags."""
+    from govcloud.policy import load_policies
+    from govcloud.provision.planned import check_planned, planned_documents
+
+    policy_set = load_policies(policies)
+    refusals: list[tuple[str, Any, str]] = []
+    for p in planned:
+        docs = planned_documents(p.desired, p.target.cloud, ids=p.snapshot.ids,
+                                 images=p.snapshot.images)
+        result = check_planned(validated.catalog, policy_set, docs, fail_on=fail_on,
+                               today=dt.date.today())
+        refusals.extend((p.target.cloud, f, result.describe(f)) for f in result.blocking)
+    if refusals:
+        for cloud, finding, text in refusals[:30]:
+            note(f"  {finding.severity:<8} {finding.policy:<12} cloud {cloud}: {text}")
+        note(f"govcloud: refused: the planned state breaks {len(refusals)} live-cloud policy "
+             f"finding(s) at or above {fail_on} (or not waivable); `govcloud audit` would flag "
+             "them after apply. Fix the requests. Nothing was sent to the cloud.")
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _list_foreign_deletions(planned: list[Planned]) -> None:
+    """Name every resource govcloud did not create before it is deleted (stderr, always)."""
+    from govcloud.provision.plan import foreign_deletions
+
+    for p in planned:
+        for action in foreign_deletions(p.plan):
+            r = action.resource
+            note(f"cloud {p.target.cloud}: will delete {r.kind} {r.name} (tenant {r.tenant}): "
+                 f"{action.reason}")
 
 
 def _plan_json(planned: list[Planned], paths: list[Path], refresh: bool) -> dict[str, Any]:
@@ -224,6 +263,7 @@ def _plan_json(planned: list[Planned], paths: list[Path], refresh: bool) -> dict
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "paths": [str(p.resolve()) for p in paths],
         "refresh": refresh,
+        "prune": any(p.prune for p in planned),
         "clouds": [
             {"cloud": p.target.cloud, "fingerprint": p.plan.fingerprint,
              "requests": {r.id: request_digest(r) for r in p.target.requests},
@@ -343,7 +383,7 @@ def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
                 raise CloudError(f"cloud {planned.target.cloud}: {snap.conflicts[0]}") from exc
             planned.snapshot = snap
             planned.plan = diff([] if destroy else planned.desired, snap.resources,
-                                planned.target.ids, snap.broken)
+                                planned.target.ids, snap.broken, prune=planned.prune)
             continue
         finally:
             if sys.stderr.isatty():
@@ -368,14 +408,16 @@ def register(app: typer.Typer) -> None:
         policies: Path = PoliciesOpt,
         fail_on: str = FailOnOpt,
         inventory: Path = InventoryOpt,
+        prune: bool = PruneOpt,
     ) -> None:
         """What apply would create, change or delete on OpenStack for the requests."""
         fail_on = check_fail_on(fail_on)
         validated = _load(paths, inventory)
         requests, _ = _gate(validated, policies, fail_on, "plan", paths, inventory)
-        planned = [_plan_one(t, validated, refresh=refresh)
+        planned = [_plan_one(t, validated, refresh=refresh, prune=prune)
                    for t in _targets(validated, requests, os_cloud)]
         try:
+            _gate_planned(planned, validated, policies, fail_on)
             _show(planned, fmt, paths, refresh)
             if out is not None:
                 emit(json.dumps(_plan_json(planned, paths, refresh), indent=2,
@@ -401,6 +443,7 @@ def register(app: typer.Typer) -> None:
         policies: Path = PoliciesOpt,
         fail_on: str = FailOnOpt,
         inventory: Path = InventoryOpt,
+        prune: bool = PruneOpt,
     ) -> None:
         """Make the cloud match the requests (idempotent; re-run after a failure to resume)."""
         fail_on = check_fail_on(fail_on)
@@ -408,14 +451,19 @@ def register(app: typer.Typer) -> None:
         validated = _load(doc_paths, inventory)
         requests, gate = _gate(validated, policies, fail_on, "apply", doc_paths, inventory)
         refresh = bool(saved["refresh"]) if saved else True
+        if saved is not None and prune and not saved.get("prune"):
+            raise InputError("--prune given, but the plan file was made without it",
+                             hint="run `govcloud plan --prune --out PLANFILE` and review it")
+        prune = bool(saved.get("prune")) if saved is not None else prune
         targets = _targets(validated, requests, os_cloud)
         _check_approvals(targets, validated, policies, skip_approvals, doc_paths, inventory)
         planned = []
         try:
             for target in targets:
-                planned.append(_plan_one(target, validated, refresh=refresh))
+                planned.append(_plan_one(target, validated, refresh=refresh, prune=prune))
             if saved is not None:
                 _check_saved(saved, planned)
+            _gate_planned(planned, validated, policies, fail_on)
             if all(p.plan.empty for p in planned):
                 for p in planned:
                     note(f"cloud {p.target.cloud}: no changes; the cloud matches the requests "
@@ -423,6 +471,7 @@ def register(app: typer.Typer) -> None:
                 record("apply", doc_paths, {"changes": 0, "gate": gate})
                 return
             _show(planned, "table", doc_paths, refresh) if sys.stdout.isatty() else None
+            _list_foreign_deletions(planned)
             _confirm(yes or saved is not None and yes, "apply these changes")
             results: dict[str, Any] = {}
             for p in planned:
@@ -439,7 +488,8 @@ def register(app: typer.Typer) -> None:
                          "`govcloud credentials show`)")
                 results[p.target.cloud] = {"plan": original.summary(),
                                            "fingerprint": original.fingerprint,
-                                           "writes": p.cloud.counter.writes}
+                                           "writes": p.cloud.counter.writes,
+                                           "prune": p.prune}
             record("apply", doc_paths, {**results, "gate": gate})
         finally:
             for p in planned:
@@ -485,8 +535,11 @@ def register(app: typer.Typer) -> None:
             for target in _targets(validated, requests, os_cloud):
                 p = _plan_one(target, validated, refresh=False, destroy=True)
                 planned.append(p)
+                # Rules of a managed group go with it (the plan lists them); anything else
+                # govcloud did not create stops the destroy.
+                deleting = {a.resource.key for a in p.plan.actions}
                 foreign = [r for r in p.snapshot.resources
-                           if r.request not in target.ids]
+                           if r.request not in target.ids and r.key not in deleting]
                 if foreign:
                     names = ", ".join(f"{r.kind} {r.name} (tenant {r.tenant})"
                                       for r in foreign[:10])
@@ -621,17 +674,19 @@ def _check_approvals(targets: list[Target], validated: Validated, policies: Path
 def drift_rows(planned: Planned) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     want = {r.key for r in planned.desired}
+    listed = set()
     for action in planned.plan.actions:
         r = action.resource
+        listed.add(r.key)
         status = {"create": "missing", "update": "changed", "replace": "changed",
-                  "delete": "not requested"}[action.op]
+                  "delete": "not requested" if r.request else "unmanaged"}[action.op]
         rows.append({"cloud": planned.target.cloud, "status": status, "kind": r.kind,
                      "name": r.name, "tenant": r.tenant, "request": r.request,
                      "reason": action.reason,
                      "changes": [{"field": f, "actual": _jsonable(a), "requested": _jsonable(d)}
                                  for f, a, d in action.changes]})
     for r in planned.snapshot.resources:
-        if r.key not in want and not r.request:
+        if r.key not in want and not r.request and r.key not in listed:
             rows.append({"cloud": planned.target.cloud, "status": "unmanaged", "kind": r.kind,
                          "name": r.name, "tenant": r.tenant, "request": None,
                          "reason": "in a managed project but not created by govcloud",

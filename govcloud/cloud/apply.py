@@ -25,7 +25,7 @@ from govcloud.cloud.read import QUOTA_KEYS, QUOTA_TAG, Snapshot, quota_digest
 from govcloud.cloud.session import Cloud, step
 from govcloud.errors import CloudError
 from govcloud.provision import credentials
-from govcloud.provision.desired import KINDS_ORDER, REQUEST_TAG, Resource
+from govcloud.provision.desired import KINDS_ORDER, REQUEST_TAG, Resource, neutron_rule
 from govcloud.provision.plan import OWNER_FIELD, Action, Plan
 
 Key = tuple[str, str, str]
@@ -527,7 +527,16 @@ class Executor:
             self._tag(get(self.id_of(r.tenant, r.kind, r.name)), r)
 
     update_subnet = update_network
-    update_router = update_network
+
+    def update_router(self, r: Resource, action: Action) -> None:
+        """The gateway is set or removed in place (a classified tenant's router loses it)."""
+        if any(name == "external_gateway" for name, _, _ in action.changes):
+            info: dict[str, Any] = {}
+            if r.field_map().get("external_gateway"):
+                info = {"network_id": self._external_network(r.tenant)}
+            self.conn.network.update_router(self.id_of(r.tenant, "router", r.name),
+                                            external_gateway_info=info)
+        self._retag(r, action)
 
     def delete_network(self, r: Resource, action: Action) -> None:
         self.conn.network.delete_network(self.id_of(r.tenant, "network", r.name),
@@ -590,15 +599,10 @@ class Executor:
             self.id_of(r.tenant, "security_group", r.name), ignore_missing=True)
 
     def create_sg_rule(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        remote = f.get("remote", "0.0.0.0/0")
         rule = self.conn.network.create_security_group_rule(
             security_group_id=self.id_of(r.tenant, "security_group", r.parent or ""),
-            direction=f["direction"],
-            protocol=None if f.get("protocol") in (None, "any") else f["protocol"],
-            port_range_min=f.get("port_min"), port_range_max=f.get("port_max"),
-            remote_ip_prefix=remote, ethertype="IPv6" if ":" in remote else "IPv4",
-            description=f"{REQUEST_TAG}={r.request}", project_id=self.project(r.tenant))
+            description=f"{REQUEST_TAG}={r.request}", project_id=self.project(r.tenant),
+            **neutron_rule(r.field_map()))
         self._remember(r, rule.id)
 
     def update_sg_rule(self, r: Resource, action: Action) -> None:

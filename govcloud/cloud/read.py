@@ -65,6 +65,7 @@ class Snapshot:
     server_ports: dict[str, list[tuple[str | None, list[str]]]] = field(default_factory=dict)
     group_names: dict[str, str] = field(default_factory=dict)  # security group id -> name
     ops_member_of: set[str] = field(default_factory=set)  # projects govcloud's user is in
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> active image
     refreshed: bool = False
 
     def add(self, resource: Resource, ident: str, **extra: Any) -> None:
@@ -149,7 +150,9 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
                     f"project set --tag {REQUEST_TAG}={wanted.request} {name}`")
                 continue
             ours[project["id"]] = project
+    wants_servers = any(r.kind == "server" for r in desired)
     if not ours:
+        _images(cloud, snap, wants_servers)
         return snap
     name_of = {pid: p["name"] for pid, p in ours.items()}
 
@@ -181,12 +184,24 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
     _read_network(snap, {n: mine(n) for n in ("networks", "subnets", "routers", "ports",
                                                "security groups")}, name_of)
     servers = mine("servers", "tenant_id")
-    images = {i["id"]: i.get("name") for i in retried(
-        "*", "images", lambda: cloud.list("image", "/images", "images", params={"limit": 1000}))
-    } if servers else {}
+    listed = _images(cloud, snap, bool(servers) or wants_servers)
+    images = {i["id"]: i.get("name") for i in listed}
     _read_compute(snap, servers, mine("volumes", "os-vol-tenant-attr:tenant_id"), images,
                   name_of)
     return snap
+
+
+def _images(cloud: Cloud, snap: Snapshot, needed: bool) -> list[dict[str, Any]]:
+    """The images, when servers exist or are requested; ``snap.images`` gets the active one of
+    each name (what a requested server boots from: apply picks the same; the planned state
+    the live policies are run on needs its OS and checksum)."""
+    if not needed:
+        return []
+    listed = retried("*", "images", lambda: cloud.list("image", "/images", "images",
+                                                       params={"limit": 1000}))
+    snap.images = {str(i["name"]): i for i in listed
+                   if i.get("name") and i.get("status") == "active"}
+    return listed
 
 
 def _read_quota(cloud: Cloud, pid: str, tenant: str, tags: list[str] | None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from govcloud.documents import Catalog, Document
+from govcloud.schemas import CLASSIFIED
 from govcloud.validate import parse_port
 
 # Creation order; deletion runs it backwards.
@@ -70,6 +71,18 @@ def rule_values(rule: Mapping[str, Any]) -> dict[str, Any]:
             "remote": rule.get("remote", "0.0.0.0/0")}
 
 
+def neutron_rule(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule's values as neutron is asked to create them (apply) and shows them (the planned
+    state the live audit's reader is run on): no protocol for ``any``, the ethertype from the
+    remote's family."""
+    remote = values.get("remote") or "0.0.0.0/0"
+    protocol = values.get("protocol")
+    return {"direction": values["direction"],
+            "protocol": None if protocol in (None, "any") else protocol,
+            "port_range_min": values.get("port_min"), "port_range_max": values.get("port_max"),
+            "remote_ip_prefix": remote, "ethertype": "IPv6" if ":" in remote else "IPv4"}
+
+
 def rule_name_of(group: str, values: Mapping[str, Any]) -> str:
     """Rules have no names in OpenStack: their content is their identity."""
     low, high = values.get("port_min"), values.get("port_max")
@@ -108,7 +121,9 @@ def request_resources(request: Document, catalog: Catalog) -> list[Resource]:
         if net.get("router"):
             router = f"{tenant}-router"
             if not any(r.kind == "router" and r.name == router for r in out):
-                add("router", router, parent=tenant, external_gateway=True)
+                # A classified (涉密) tenant never gets a path to a public network (GC-CLS-002).
+                add("router", router, parent=tenant,
+                    external_gateway=system["classification"] not in CLASSIFIED)
             add("router_interface", f"{router}:{name}-subnet", parent=router)
     for group in spec.get("security_groups", []):
         add("security_group", group["name"], parent=tenant,

@@ -17,11 +17,16 @@ IMMUTABLE: dict[str, dict[str, str]] = {
                "image": "a server's image is fixed at boot (rebuild = replace)",
                "network": "the server's network is fixed at boot"},
     "volume": {"encrypted": "encryption is a volume type, fixed at creation"},
-    "router": {"external_gateway": "the gateway is set at creation by govcloud"},
 }
 
 
 OWNER_FIELD = "govcloud:request"
+
+# Why a resource is deleted (the plan shows it; apply lists the last two before it deletes).
+NO_LONGER_REQUESTED = "no longer requested"
+NOT_IN_MANAGED_GROUP = ("not asked for by the request: a managed security group holds only the "
+                        "rules its request asks for")
+PRUNED = "in a managed project but not created by govcloud (--prune)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +88,15 @@ def _order(kind: str) -> int:
 
 def diff(desired: Iterable[Resource], actual: Iterable[Resource],
          managed_requests: Iterable[str] | None = None,
-         broken: dict[tuple[str, str, str], str] | None = None) -> Plan:
+         broken: dict[tuple[str, str, str], str] | None = None, *,
+         prune: bool = False) -> Plan:
     """Creates, updates and replaces in dependency order, then deletes in reverse order.
 
-    Only resources tagged with a request in ``managed_requests`` (default: the desired ones) are
-    ever deleted; untagged resources are left alone (``drift`` reports them). ``broken`` names
+    Deleted are: resources tagged with a request in ``managed_requests`` (default: the desired
+    ones) that the requests no longer ask for; every rule of a managed security group that its
+    request does not ask for, whoever made it (managed groups are authoritative); and, with
+    ``prune``, every other resource in the managed projects that govcloud did not create.
+    Otherwise untagged resources are left alone (``drift`` reports them). ``broken`` names
     existing resources that cannot be used as they are (a server in ERROR): they are replaced.
     """
     broken = broken or {}
@@ -119,15 +128,46 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
                 blocking.append("a volume cannot shrink")
         op = "replace" if blocking else "update"
         forward.append(Action(op, resource, tuple(changes), "; ".join(blocking)))
-    backward = [
-        Action("delete", current, reason="no longer requested")
-        for current in sorted(actual, key=lambda r: (-_order(r.kind), r.tenant, r.name))
-        if current.key not in want and current.request in managed
-    ]
+    groups = managed_groups(desired, actual, managed)
+    backward = []
+    for current in sorted(actual, key=lambda r: (-_order(r.kind), r.tenant, r.name)):
+        if current.key in want:
+            continue
+        reason = _deletion_reason(current, managed, groups, prune)
+        if reason:
+            backward.append(Action("delete", current, reason=reason))
     counts: dict[str, int] = {}
     for action in forward + backward:
         counts[action.op] = counts.get(action.op, 0) + 1
     return Plan(tuple(forward + backward), fingerprint(actual), unchanged, counts)
+
+
+def managed_groups(desired: Iterable[Resource], actual: Iterable[Resource],
+                   managed: set[str]) -> set[tuple[str, str]]:
+    """(tenant, name) of the security groups govcloud owns: requested, or tagged with a
+    managed request. Their rules are exactly what the requests ask for."""
+    out = {(r.tenant, r.name) for r in desired if r.kind == "security_group"}
+    out.update((r.tenant, r.name) for r in actual
+               if r.kind == "security_group" and r.request and r.request in managed)
+    return out
+
+
+def _deletion_reason(current: Resource, managed: set[str], groups: set[tuple[str, str]],
+                     prune: bool) -> str:
+    if current.request and current.request in managed:
+        return NO_LONGER_REQUESTED
+    if current.kind == "sg_rule" and (current.tenant, current.parent) in groups:
+        return NOT_IN_MANAGED_GROUP
+    if prune and not current.request:
+        return PRUNED
+    return ""
+
+
+def foreign_deletions(plan: Plan) -> list[Action]:
+    """Deletions of what no managed request made (out-of-band rules in managed groups, and
+    with --prune unmanaged resources): apply names each before it deletes anything."""
+    return [a for a in plan.actions
+            if a.op == "delete" and a.reason in (NOT_IN_MANAGED_GROUP, PRUNED)]
 
 
 def _changes(current: Resource, desired: Resource) -> list[tuple[str, Any, Any]]:
@@ -153,6 +193,8 @@ def render_plan(plan: Plan) -> str:
         head = f"{SYMBOLS[action.op]} {r.kind} \"{r.name}\" (tenant {r.tenant}, {r.request})"
         if action.op == "replace":
             head += f"  # must be replaced: {action.reason}"
+        elif action.op == "delete" and action.reason != NO_LONGER_REQUESTED:
+            head += f"  # {action.reason}"
         lines.append(head)
         if action.op == "create":
             for name, value in r.fields:

@@ -164,7 +164,7 @@ def test_a_dropped_connection_reads_the_cloud_again_and_resumes(monkeypatch, key
     monkeypatch.setattr(Executor, "run", run)
     monkeypatch.setattr(cloud_pkg, "read_cloud",
                         lambda *a, refresh: reads.append(refresh) or Snapshot())
-    monkeypatch.setattr(cmd, "diff", lambda *a: rest)
+    monkeypatch.setattr(cmd, "diff", lambda *a, **k: rest)
     planned = _planned(first)
     outcome = cmd._execute(planned, None, None, "encrypted", 2, None)
     assert runs == [len(first.actions), len(rest.actions)]

@@ -107,3 +107,105 @@ def test_a_resource_found_by_name_without_its_mark_is_adopted():
     assert [(a.op, a.changes) for a in plan.actions] == [
         ("update", ((OWNER_FIELD, None, "REQ-1"),))]
     assert diff([want], [want]).empty
+
+
+# ---------------------------------------------------------------- managed groups, --prune
+
+
+def _rule(resources, name, request="REQ-1"):
+    base = next(r for r in resources if r.kind == "sg_rule")
+    return dataclasses.replace(base, name=name, request=request)
+
+
+def test_a_rule_added_by_hand_to_a_managed_group_is_deleted_and_listed(tmp_path):
+    from govcloud.provision.plan import NOT_IN_MANAGED_GROUP, foreign_deletions
+
+    resources = want(tmp_path)
+    by_hand = _rule(resources, "web:ingress:tcp:22-22:0.0.0.0/0", request="")
+    # Someone else's request tag on a rule does not make it belong in our group either.
+    other_tag = _rule(resources, "web:ingress:tcp:3389-3389:0.0.0.0/0", request="REQ-OTHER")
+    plan = diff(resources, [*resources, by_hand, other_tag])
+    assert [(a.op, a.resource.name, a.reason) for a in plan.actions] == [
+        ("delete", "web:ingress:tcp:22-22:0.0.0.0/0", NOT_IN_MANAGED_GROUP),
+        ("delete", "web:ingress:tcp:3389-3389:0.0.0.0/0", NOT_IN_MANAGED_GROUP)]
+    assert foreign_deletions(plan) == list(plan.actions)
+    text = render_plan(plan)
+    assert '- sg_rule "web:ingress:tcp:22-22:0.0.0.0/0"' in text
+    assert "a managed security group holds only the rules its request asks for" in text
+    assert plan.summary() == "Plan: 0 to add, 0 to change, 2 to destroy."
+
+
+def test_rules_of_groups_govcloud_does_not_own_are_left_alone(tmp_path):
+    resources = want(tmp_path)
+    group = next(r for r in resources if r.kind == "security_group")
+    theirs = dataclasses.replace(group, name="hand-made", request="")
+    their_rule = dataclasses.replace(_rule(resources, "hand-made:ingress:tcp:22-22:0.0.0.0/0",
+                                           request=""), parent="hand-made")
+    # A group of the same name in another tenant is another group.
+    elsewhere = dataclasses.replace(_rule(resources, "web:ingress:tcp:22-22:0.0.0.0/0", ""),
+                                    tenant="other-tenant")
+    assert diff(resources, [*resources, theirs, their_rule, elsewhere]).empty
+
+
+def test_destroy_takes_the_hand_made_rules_of_a_managed_group_with_it(tmp_path):
+    from govcloud.provision.plan import NO_LONGER_REQUESTED, NOT_IN_MANAGED_GROUP
+
+    resources = want(tmp_path)
+    by_hand = _rule(resources, "web:ingress:tcp:22-22:0.0.0.0/0", request="")
+    unmanaged_net = dataclasses.replace(next(r for r in resources if r.kind == "network"),
+                                        name="hand-made", request="")
+    plan = diff([], [*resources, by_hand, unmanaged_net], {"REQ-1"})
+    reasons = {a.resource.name: a.reason for a in plan.actions}
+    assert reasons["web:ingress:tcp:22-22:0.0.0.0/0"] == NOT_IN_MANAGED_GROUP
+    assert reasons["web"] == NO_LONGER_REQUESTED
+    assert "hand-made" not in reasons  # destroy refuses it instead (the CLI names it)
+
+
+def test_prune_deletes_only_what_no_request_made_and_only_when_asked(tmp_path):
+    from govcloud.provision.plan import PRUNED, foreign_deletions
+
+    resources = want(tmp_path)
+    net = next(r for r in resources if r.kind == "network")
+    hand_net = dataclasses.replace(net, name="hand-made", request="")
+    hand_sub = dataclasses.replace(next(r for r in resources if r.kind == "subnet"),
+                                   name="hand-made-subnet", request="", parent="hand-made")
+    others = dataclasses.replace(net, name="someone-elses", request="REQ-OTHER")
+    actual = [*resources, hand_net, hand_sub, others]
+    assert diff(resources, actual).empty
+    plan = diff(resources, actual, prune=True)
+    assert [(a.op, a.resource.kind, a.resource.name, a.reason) for a in plan.actions] == [
+        ("delete", "subnet", "hand-made-subnet", PRUNED),
+        ("delete", "network", "hand-made", PRUNED)]
+    assert foreign_deletions(plan) == list(plan.actions)
+    # What a request still asks for is never pruned, even when found untagged: it is adopted.
+    untagged_ours = dataclasses.replace(net, request="")
+    adopted = diff(resources, [r for r in resources if r.key != net.key] + [untagged_ours],
+                   prune=True)
+    assert [a.op for a in adopted.actions] == ["update"]
+
+
+def test_a_classified_tenants_router_gets_no_external_gateway(tmp_path):
+    for classification, gateway in (("internal", True), ("secret", False),
+                                    ("confidential", False), ("top-secret", False)):
+        text = REQUEST.replace("classification: internal", f"classification: {classification}")
+        validated = load_texts(tmp_path / classification, base=BASE, req=text)
+        assert not validated.all_errors
+        router = next(r for r in desired_state(validated.catalog) if r.kind == "router")
+        assert router.field_map()["external_gateway"] is gateway, classification
+
+
+def test_an_existing_gateway_of_a_classified_tenant_is_removed_in_place(tmp_path):
+    text = REQUEST.replace("classification: internal", "classification: secret")
+    resources = desired_state(load_texts(tmp_path, base=BASE, req=text).catalog)
+    actual = [replace_fields(r, external_gateway=True) if r.kind == "router" else r
+              for r in resources]
+    (action,) = diff(resources, actual).actions
+    assert action.op == "update"  # not a replace: the router keeps its interfaces
+    assert action.changes == (("external_gateway", True, False),)
+
+
+def test_a_hand_made_rule_forging_our_own_request_tag_is_deleted_too(tmp_path):
+    resources = want(tmp_path)
+    forged = _rule(resources, "web:ingress:tcp:22-22:0.0.0.0/0", request="REQ-1")
+    (action,) = diff(resources, [*resources, forged]).actions
+    assert (action.op, action.resource.name) == ("delete", "web:ingress:tcp:22-22:0.0.0.0/0")
