@@ -14,7 +14,7 @@ help:
 	@echo "make demo   set up, then validate/check/consolidate the demo province, plan/apply it on devcloud, harden a Debian target, audit; reports in $(OUT)/"
 	@echo "make test   set up (Python venv + Debian packages), then run unit and integration tests"
 	@echo "make bench  run the benchmarks under bench/ (each prints one JSON object)"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy + ansible-lint (production profile) on playbooks/"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,7 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check govcloud tests bench cli.py
 	$(BIN)/mypy govcloud
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --profile production playbooks/
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,119 @@
+"""The hardening baseline is an Ansible project as Ansible users expect it.
+
+`ansible-lint --profile production playbooks/` passes (configured by `.ansible-lint`: offline, so
+it never downloads collections), and it still catches what it is there to catch; Ansible finds
+the baseline's own modules through `ansible.cfg`, both where govcloud's runner runs
+ansible-playbook (inside `playbooks/`) and from the repository root (where `make lint` runs).
+
+ansible-lint takes several seconds per run: these are the slowest unit tests, and the only ones
+that start Ansible's own tools; they need no host and no network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "playbooks"
+BIN = Path(sys.executable).parent
+
+
+def _tool(name: str) -> Path:
+    path = BIN / name
+    if not path.exists():
+        pytest.fail(f"{name} is not installed in {BIN}: run `make venv` (pip install -e '.[dev]')",
+                    pytrace=False)
+    return path
+
+
+def _env() -> dict[str, str]:
+    """The caller's environment minus anything that would point Ansible at another config."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ANSIBLE_CONFIG", "ANSIBLE_LIBRARY") and not k.startswith("ANSIBLE_LINT")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _lint(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(_tool("ansible-lint")), "--nocolor", *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_the_baseline_passes_ansible_lint_production_profile():
+    proc = _lint(ROOT, "--profile", "production", "playbooks/")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Profile 'production' was required, and it passed" in out, out
+    assert "0 failure(s), 0 warning(s)" in out, out
+
+
+def test_ansible_lint_still_catches_what_it_is_there_for(tmp_path):
+    """A copy of the baseline with the slips the production profile refuses: the run fails and
+    names each one (so the test above cannot pass because nothing was linted)."""
+    project = tmp_path / "project"
+    shutil.copytree(PLAYBOOKS, project / "playbooks", symlinks=True)
+    for name in (".ansible-lint", "ansible.cfg"):
+        shutil.copy(ROOT / name, project / name)
+    (project / ".git").mkdir()  # the project root, as in the repository
+    base = project / "playbooks"
+    # the catalog back beside site.yml: not a playbook
+    shutil.copy(base / "catalog" / "controls.yml", base / "controls.yml")
+    tasks = base / "roles" / "banner" / "tasks" / "main.yml"
+    tasks.write_text(tasks.read_text() + (
+        "\n- name: MLPS3-BN-01 | Slips\n"
+        "  ansible.builtin.set_fact:\n"
+        "    banner_seen: true\n"
+        "    seen_banner: true\n"          # a role fact without the role's prefix
+        "  tags: [MLPS3-BN-01]\n"
+        "\n- name: MLPS3-BN-01 | Shell without need\n"
+        "  ansible.builtin.shell: cat /etc/issue\n"  # neither changed_when nor a shell feature
+        "  tags: [MLPS3-BN-01]\n"
+        "\n- name: MLPS3-BN-01 | Short module name\n"
+        "  copy: {src: /etc/issue, dest: /tmp/issue, mode: '0644'}\n"
+        "  tags: [MLPS3-BN-01]\n"
+    ), encoding="utf-8")
+    proc = _lint(project, "--profile", "production", "playbooks/")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    for rule in ("syntax-check", "var-naming[no-role-prefix]", "command-instead-of-shell",
+                 "no-changed-when", "fqcn"):
+        assert rule in out, f"{rule} not reported:\n{out}"
+    assert "seen_banner" in out and "banner_seen" not in out.replace("seen_banner", ""), out
+
+
+@pytest.mark.parametrize("cwd", [PLAYBOOKS, ROOT], ids=["runner-cwd", "repository-root"])
+def test_ansible_finds_the_baseline_modules_through_ansible_cfg(cwd):
+    proc = subprocess.run([str(_tool("ansible-config")), "dump", "--only-changed"], cwd=cwd,
+                          env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    config = [ln for ln in lines if ln.startswith("CONFIG_FILE")]
+    module_path = [ln for ln in lines if ln.startswith("DEFAULT_MODULE_PATH")]
+    assert config and config[0].endswith(str(cwd / "ansible.cfg")), proc.stdout
+    assert module_path and module_path[0].endswith(f"['{PLAYBOOKS / 'library'}']"), proc.stdout
+    assert {p.name for p in (PLAYBOOKS / "library").glob("govcloud_*.py")} == {
+        "govcloud_files.py", "govcloud_settings.py"}
+
+
+def test_the_runner_runs_ansible_inside_the_baseline_folder(tmp_path):
+    """ansible-runner runs ansible-playbook with cwd = project_dir: that is what makes Ansible
+    read playbooks/ansible.cfg (and no config of the controller's)."""
+    from ansible_runner.config.runner import RunnerConfig
+
+    from govcloud.hardening.controls import default_playbooks_dir
+    from govcloud.hardening.runner import PLAYBOOK
+
+    playbooks = default_playbooks_dir().resolve()
+    assert playbooks == PLAYBOOKS.resolve()
+    assert (playbooks / PLAYBOOK).is_file() and (playbooks / "ansible.cfg").is_file()
+    rc = RunnerConfig(private_data_dir=str(tmp_path), project_dir=str(playbooks),
+                      playbook=PLAYBOOK, inventory="localhost,")
+    rc.prepare()
+    assert Path(rc.cwd) == playbooks
