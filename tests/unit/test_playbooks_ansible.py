@@ -5,8 +5,11 @@ it never downloads collections), and it still catches what it is there to catch;
 the baseline's own modules through `ansible.cfg`, both where govcloud's runner runs
 ansible-playbook (inside `playbooks/`) and from the repository root (where `make lint` runs).
 
+The tasks reshaped for the linter (AC-01, AC-04, the pam-auth-update profiles) are rendered by a
+local play of `copy` tasks into a temporary folder and compared with what they rendered before.
+
 ansible-lint takes several seconds per run: these are the slowest unit tests, and the only ones
-that start Ansible's own tools; they need no host and no network.
+that start Ansible's own tools; they need no target host and no network.
 """
 
 from __future__ import annotations
@@ -124,3 +127,79 @@ def test_the_runner_runs_ansible_inside_the_baseline_folder(tmp_path):
                       playbook=PLAYBOOK, inventory="localhost,")
     rc.prepare()
     assert Path(rc.cwd) == playbooks
+
+
+# The tasks that changed shape for the linter render what they rendered before (a local play of
+# debug tasks whose messages are the tasks' own expressions, read from the role files; no host
+# is touched). Before: the AC-01 shell line joined the accounts with ' && passwd --lock ', AC-04
+# was a shell task, and the pam-auth-update profiles were inline blocks with tabs.
+PAM_PROFILES = {
+    "govcloud-faillock": (
+        "Name: govcloud MLPS3-IA-03 lock accounts after failed logins (pam_faillock)\n"
+        "Default: yes\nPriority: 1024\nAuth-Type: Primary\nAuth-Initial:\n"
+        "\trequired\tpam_faillock.so preauth\nAuth:\n\trequired\tpam_faillock.so preauth\n"
+        "Account-Type: Primary\nAccount:\n\trequired\tpam_faillock.so\n"),
+    "govcloud-faillock-authfail": (
+        "Name: govcloud MLPS3-IA-03 count failures and reset on success (pam_faillock)\n"
+        "Default: yes\nPriority: 0\nAuth-Type: Primary\nAuth:\n"
+        "\t[default=die]\tpam_faillock.so authfail\n\tsufficient\tpam_faillock.so authsucc\n"),
+}
+
+
+def _task(role: str, prefix: str) -> dict:
+    import yaml
+
+    tasks = yaml.safe_load((PLAYBOOKS / "roles" / role / "tasks" / "main.yml").read_text())
+    return next(t for t in tasks if t["name"].startswith(prefix))
+
+
+def _render(tmp_path: Path, check: bool) -> dict[str, str]:
+    """Each expression written to a file under tmp_path by a local play (check_mode off for the
+    copy itself, so --check still renders what the audit would run)."""
+    import json
+
+    import yaml
+
+    ac01 = _task("access", "MLPS3-AC-01 | Lock accounts")
+    ac04 = _task("access", "MLPS3-AC-04 | Users' files")
+    pam = _task("identity", "MLPS3-IA-03 | pam-auth-update profiles")
+    out = tmp_path / ("check" if check else "fix")
+    out.mkdir()
+    exprs = {"ac01": (ac01["ansible.builtin.shell"], ac01["vars"]),
+             "ac04": (ac04["ansible.builtin.command"], {}),
+             **{Path(f["path"]).name: (f["content"], {}) for f in pam["govcloud_files"]["files"]}}
+    tasks = [{"name": f"Render {name}", "vars": task_vars, "check_mode": False,
+              "ansible.builtin.copy": {"content": expr, "dest": str(out / name), "mode": "0600"}}
+             for name, (expr, task_vars) in exprs.items()]
+    play = tmp_path / "play.yml"
+    play.write_text(yaml.safe_dump([{"name": "Render", "hosts": "localhost",
+                                     "gather_facts": False, "tasks": tasks}]))
+    files = tmp_path / "files"
+    if not files.exists():
+        files.symlink_to(PLAYBOOKS / "roles" / "identity" / "files")
+    probe = {"common_probe": {"empty_password": ["a b", "c'd", "e"],
+                              "home_files": ["/home/x/a b", "/home/y/c'd", "/home/x/a b"]},
+             "ansible_python_interpreter": sys.executable}
+    env = {**_env(), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+           "ANSIBLE_HOME": str(tmp_path / "home"), "ANSIBLE_NOCOLOR": "1"}
+    proc = subprocess.run([str(_tool("ansible-playbook")), "-i", "localhost,", "-c", "local",
+                           "-e", json.dumps(probe), *(["--check"] if check else []), str(play)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {name: (out / name).read_text(encoding="utf-8") for name in exprs}
+
+
+def test_reshaped_tasks_run_the_same_commands_and_write_the_same_files(tmp_path):
+    import shlex
+
+    fix = _render(tmp_path, check=False)
+    assert fix["ac01"].strip() == (
+        "passwd --lock 'a b' && passwd --lock 'c'\"'\"'d' && passwd --lock e && true")
+    # a command task: split as the command module splits it, each file once
+    assert shlex.split(fix["ac04"]) == [
+        "chmod", "g-w,o-rwx", "--", "/home/x/a b", "/home/y/c'd"]
+    for name, content in PAM_PROFILES.items():
+        assert fix[name] == content, name  # tabs and final newline kept
+    audit = _render(tmp_path, check=True)
+    assert audit["ac01"].strip() == "true" and audit["ac04"] == "true"
