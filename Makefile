@@ -14,7 +14,7 @@ help:
 	@echo "make demo   set up, then validate/check/consolidate the demo province, plan/apply it on devcloud, harden a Debian target, audit; reports in $(OUT)/"
 	@echo "make test   set up (Python venv + Debian packages), then run unit and integration tests"
 	@echo "make bench  run the benchmarks under bench/ (each prints one JSON object)"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy + ansible-lint (production profile) on playbooks/"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,26 +30,41 @@ system-deps: venv
 	@for s in scripts/system-deps.sh scripts/hardening-deps.sh scripts/audit-deps.sh; do \
 	  if [ -f $$s ]; then VENV=$(CURDIR)/$(VENV) bash $$s || exit 1; fi; done
 
+# Each step says which exit code it expects and why (scripts/demo/step.sh): findings (exit 1) are
+# expected where the examples are bad on purpose. A step that exits otherwise stops the demo.
+STEP := bash scripts/demo/step.sh
+GC   := $(BIN)/govcloud
+FINDINGS := findings: the bad example requests break policies on purpose
+
 demo: venv system-deps
 	@mkdir -p $(OUT)
 	@echo "== validate: the demo province and the example requests" >&2
-	-$(BIN)/govcloud validate inventory examples/requests --format table
-	@echo "== check: policies and consolidation rules (findings expected: the examples include bad requests)" >&2
-	-$(BIN)/govcloud check inventory examples/requests --format table
-	-$(BIN)/govcloud check inventory examples/requests --format html --output $(OUT)/report.html
-	-$(BIN)/govcloud check inventory examples/requests --format sarif --output $(OUT)/report.sarif
+	@$(STEP) 0 "every document is well-formed; the bad examples break policies, not the schema" -- \
+	  $(GC) validate inventory examples/requests --format table
+	@echo "== check: policies and consolidation rules" >&2
+	@$(STEP) 1 "$(FINDINGS)" -- $(GC) check inventory examples/requests --format table
+	@$(STEP) 1 "$(FINDINGS)" -- \
+	  $(GC) check inventory examples/requests --format html --output $(OUT)/report.html
+	@$(STEP) 1 "$(FINDINGS)" -- \
+	  $(GC) check inventory examples/requests --format sarif --output $(OUT)/report.sarif
 	@echo "== consolidation (集约化): per-level shares, duplicates, migration plan" >&2
-	-$(BIN)/govcloud consolidation inventory examples/requests --format table
-	-$(BIN)/govcloud consolidation inventory examples/requests --format html --output $(OUT)/consolidation.html
+	@$(STEP) 0 "a report: consolidation fails a run only with --fail-on" -- \
+	  $(GC) consolidation inventory examples/requests --format table
+	@$(STEP) 0 "a report: consolidation fails a run only with --fail-on" -- \
+	  $(GC) consolidation inventory examples/requests --format html --output $(OUT)/consolidation.html
 	@echo "== provisioning: devcloud up, then plan / apply / apply again / drift of the good example requests" >&2
-	-OUT=$(OUT) bash scripts/demo/cloud.sh
+	@OUT=$(OUT) $(STEP) 0 "each of its steps went as expected (or it said why it skipped)" -- \
+	  bash scripts/demo/cloud.sh
 	@echo "== hardening (MLPS level-3 baseline) on a fresh Debian 12 target: audit, harden, audit" >&2
-	-OUT=$(OUT) bash scripts/target/demo.sh
+	@OUT=$(OUT) $(STEP) 0 "each of its steps went as expected (or it said why it skipped)" -- \
+	  bash scripts/target/demo.sh
 	@echo "== 三员 keys (SM2): signed roles, three approvals of an MLPS 3 request, a signed evidence bundle, tampering caught" >&2
-	-OUT=$(OUT) bash scripts/demo/keys.sh
+	@OUT=$(OUT) $(STEP) 0 "each of its steps went as expected" -- \
+	  bash scripts/demo/keys.sh
 	@echo "== audit (documents and the latest hardening results; no cloud): one report for the assessor" >&2
-	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format table
-	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format html --output $(OUT)/audit.html
+	@$(STEP) 1 "$(FINDINGS)" -- env -u OS_CLOUD $(GC) audit inventory examples/requests --format table
+	@$(STEP) 1 "$(FINDINGS)" -- \
+	  env -u OS_CLOUD $(GC) audit inventory examples/requests --format html --output $(OUT)/audit.html
 	@echo "demo reports in $(OUT)/: report.html consolidation.html report.sarif harden-before.html harden-after.html audit.html audit-cloud.html plan.txt" >&2
 
 test: venv system-deps
@@ -64,6 +79,7 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check govcloud tests bench cli.py
 	$(BIN)/mypy govcloud
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --profile production playbooks/
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -1,4 +1,4 @@
-"""The baseline's control catalog (playbooks/controls.yml) and where the playbooks live.
+"""The baseline's control catalog (playbooks/catalog/controls.yml) and where the playbooks live.
 
 Control ids tie three things together: the task names in the roles ("MLPS3-IA-01 | ..."), the
 catalog entry (family, GB/T 22239-2019 clause, severity, remediation) and the findings.
@@ -55,8 +55,23 @@ def control_ids_of(task_name: str) -> list[str]:
     return ids if ids and all(CONTROL_ID.fullmatch(i) for i in ids) else []
 
 
+# The catalog is govcloud's data, not Ansible's: it sits in a folder of its own so that Ansible
+# tools (ansible-lint) do not take it for a playbook. A baseline folder of the older layout,
+# with controls.yml beside site.yml, is still read.
+CATALOG = Path("catalog") / "controls.yml"
+_OLD_CATALOG = Path("controls.yml")
+
+
+def catalog_path(playbooks_dir: Path) -> Path:
+    """The control catalog of a baseline folder (its older place if only that one exists)."""
+    path = playbooks_dir / CATALOG
+    if not path.exists() and (playbooks_dir / _OLD_CATALOG).exists():
+        return playbooks_dir / _OLD_CATALOG
+    return path
+
+
 def load_controls(playbooks_dir: Path | None = None) -> dict[str, Control]:
-    return dict(_load(str((playbooks_dir or default_playbooks_dir()) / "controls.yml")))
+    return dict(_load(str(catalog_path(playbooks_dir or default_playbooks_dir()))))
 
 
 @lru_cache(maxsize=8)

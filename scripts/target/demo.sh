@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Hardening demo: boot a fresh Debian 12 target, audit it, harden it, audit it again, tear down.
 # Called by `make demo`. Where this machine cannot boot a target (not root, no systemd-nspawn,
-# no debootstrap), it says why and exits 0 so the rest of the demo continues.
+# no debootstrap), it says why and exits 0 so the rest of the demo continues. Each step says
+# which exit code it expects and why (scripts/demo/step.sh); the first step that exits otherwise
+# stops the script with exit 1 (the target is taken down all the same).
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")/../.." && pwd)"
 GC="${GOVCLOUD:-$HERE/.venv/bin/govcloud}"
 OUT="${OUT:-$HERE/out}"
 NAME="${DEMO_TARGET:-demo}"
+STEP=(bash "$HERE/scripts/demo/step.sh")
 mkdir -p "$OUT"
 
 why=""
@@ -25,13 +28,18 @@ if ! "$GC" target up "$NAME" >/dev/null; then
   echo "== hardening demo skipped: the target did not boot (see the error above)" >&2
   exit 0
 fi
+set -e
 INV="$("$GC" target status | awk -v n="$NAME" '$1 == n {print $6}')"
-echo "== hardening: audit of the fresh host (non-compliant controls expected, exit 1)" >&2
-"$GC" harden --check -i "$INV" --format table
-"$GC" harden --check -i "$INV" --format html --output "$OUT/harden-before.html" 2>/dev/null
+echo "== hardening: audit of the fresh host" >&2
+"${STEP[@]}" 1 "findings: a fresh Debian host has non-compliant controls" -- \
+  "$GC" harden --check -i "$INV" --format table
+"${STEP[@]}" 1 "the same audit, as HTML" -- \
+  "$GC" harden --check -i "$INV" --format html --output "$OUT/harden-before.html"
 echo "== hardening: remediation (MLPS 2.0 level-3 baseline)" >&2
-"$GC" harden -i "$INV" --format table --output "$OUT/harden-remediation.txt"
-echo "== hardening: audit again (all compliant expected, exit 0)" >&2
-"$GC" harden --check -i "$INV" --format table
-"$GC" harden --check -i "$INV" --format html --output "$OUT/harden-after.html" 2>/dev/null
-exit 0
+"${STEP[@]}" 0 "every control remediated" -- \
+  "$GC" harden -i "$INV" --format table --output "$OUT/harden-remediation.txt"
+echo "== hardening: audit again" >&2
+"${STEP[@]}" 0 "all controls compliant after remediation" -- \
+  "$GC" harden --check -i "$INV" --format table
+"${STEP[@]}" 0 "the same audit, as HTML" -- \
+  "$GC" harden --check -i "$INV" --format html --output "$OUT/harden-after.html"

@@ -217,18 +217,6 @@ def test_stale_plan_is_refused(env, applied_examples, admin, tmp_path):
     run(env, "apply", str(plan_file), "--yes", check=0)
 
 
-def test_a_failing_request_is_refused_before_any_api_call(env, tmp_path):
-    bad = str(ROOT / "examples" / "requests" / "bad-ssh-rdp-open-to-world.yaml")
-    unreachable = {**env, "OS_CLOUD": "no-such-cloud"}
-    proc = run(unreachable, "plan", INVENTORY, bad, check=1)
-    assert "refused" in proc.stderr and "Nothing was sent" in proc.stderr
-
-
-def test_unknown_cloud_is_a_clear_error(env):
-    proc = run({**env, "OS_CLOUD": "no-such-cloud"}, "plan", INVENTORY, EXAMPLES[0], check=2)
-    assert "clouds.yaml" in proc.stderr and "Traceback" not in proc.stderr
-
-
 # ---------------------------------------------------------------- crash and resume
 
 

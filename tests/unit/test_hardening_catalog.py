@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
+from govcloud.errors import InputError
 from govcloud.hardening.controls import (
+    CATALOG,
     FAMILIES,
+    catalog_path,
     control_ids_of,
     default_playbooks_dir,
     load_controls,
@@ -50,14 +54,27 @@ def test_every_variable_used_by_roles_has_a_documented_default():
     defaults = yaml.safe_load((PLAYBOOKS / "group_vars/all.yml").read_text())
     text = "\n".join(p.read_text() for p in (PLAYBOOKS / "roles").rglob("*.*"))
     used = set(re.findall(r"\bhardening_[a-z0-9_]+", text))
-    derived = {
-        "hardening_in_container",
-        "hardening_has_systemd",
-        "hardening_probe_raw",
-        "hardening_pam_unix_regexp",
-        "hardening_watched_packages",
-    }
-    assert used - derived <= set(defaults), used - derived - set(defaults)
+    # what a role derives carries the role's name (common_probe, identity_pam_unix_regexp ...):
+    # every hardening_* name is a user-facing variable with a default
+    assert used <= set(defaults), used - set(defaults)
+
+
+def test_the_catalog_is_data_beside_the_playbooks_not_a_playbook(tmp_path):
+    assert (PLAYBOOKS / CATALOG).is_file() and not (PLAYBOOKS / "controls.yml").exists()
+    assert catalog_path(PLAYBOOKS) == PLAYBOOKS / CATALOG
+    # a baseline folder of the older layout (controls.yml beside site.yml) is still read
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "controls.yml").write_text((PLAYBOOKS / CATALOG).read_text())
+    assert catalog_path(old) == old / "controls.yml"
+    assert load_controls(old) == load_controls()
+    # where both exist, the catalog folder wins
+    (old / CATALOG).parent.mkdir()
+    (old / CATALOG).write_text("version: 1\ncontrols: {}\n")
+    assert load_controls(old) == {}
+    # and a folder with neither names the expected place
+    with pytest.raises(InputError, match=r"catalog/controls\.yml"):
+        load_controls(tmp_path)
 
 
 def test_fix_commands_do_nothing_in_check_mode():
