@@ -21,7 +21,8 @@ spec: {cloud: devcloud, zone: gov-external, mlps_level: 3, location: CN}
 apiVersion: govcloud/v1
 kind: Platform
 metadata: {id: gov-internal-cloud}
-spec: {cloud: devcloud, zone: gov-internal, mlps_level: 4, location: CN}
+spec: {cloud: devcloud-internal, zone: gov-internal, mlps_level: 4, location: CN,
+       accredited_for: confidential}
 ---
 apiVersion: govcloud/v1
 kind: Component

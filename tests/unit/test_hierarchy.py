@@ -12,6 +12,7 @@ from govcloud.check import run_check
 from govcloud.consolidation import rules
 from govcloud.consolidation.index import index_of
 from govcloud.policy import load_policies
+from govcloud.providers import builtin_providers
 from govcloud.resolve import resolve
 from govcloud.validate import load
 from govcloud.vocabulary import normalise, vocabulary_of
@@ -313,9 +314,9 @@ def test_only_server_models_carry_a_cpu(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo():
-    validated = load([INVENTORY])
+    validated = load([INVENTORY], inventory=INVENTORY)
     assert not validated.all_errors, [str(e) for e in validated.all_errors]
-    return validated, run_check(validated, POLICIES, today=TODAY)
+    return validated, run_check(validated, POLICIES, today=TODAY, providers=builtin_providers())
 
 
 def test_demo_catalog_knows_its_server_cpus_and_sunway(demo):
@@ -411,7 +412,7 @@ spec:
         for acc in ("secret", "confidential", "top-secret", None))
     validated = load_texts(tmp_path, base=base, docs=platforms + requests)
     assert not validated.all_errors
-    report = run_check(validated, POLICIES.only(["GC-CLS-003"]), today=TODAY, with_rules=False)
+    report = run_check(validated, POLICIES.only(["GC-CLS-003"]), today=TODAY, providers=())
     failing = {f.target.split("/")[1] for f in report.findings}
     rank = {"secret": 1, "confidential": 2, "top-secret": 3, None: 0}
     expected = {f"r-{cls}-{acc or 'none'}" for cls in ("secret", "confidential", "top-secret")

@@ -33,7 +33,7 @@ USERS = """
 
 
 def _setup(tmp_path, request=REQUEST):
-    validated = load_texts(tmp_path, base=BASE, req=request)
+    validated = load_texts(tmp_path, inv__base=BASE, req=request)
     assert not validated.all_errors, validated.all_errors
     return validated, desired_state(validated.catalog)
 
@@ -244,6 +244,7 @@ def planned_offline(monkeypatch):
     monkeypatch.setattr(policy_pkg, "load_policies", _policies_once)
     monkeypatch.setattr(cmd, "_execute", no_write)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
+    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: approvals are not what these test
 
 
 def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, planned_offline):
@@ -251,13 +252,15 @@ def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, pl
     # branch; the planned state shows the image's real OS.
     validated, _ = _setup(tmp_path, REQUEST.replace("image: kylin-v10-sp3", "image: debian-12"))
     for command in (["plan"], ["apply", "--yes"]):
-        result = CliRunner().invoke(app, [*command, str(tmp_path)])
+        result = CliRunner().invoke(app, [*command, str(tmp_path / "req.yaml"),
+                                          "--inventory", str(tmp_path / "inv")])
         assert result.exit_code == 1, result.output
         assert "GC-IMG-001" in result.output
         assert "tenant health-epi: server 'app-1'" in result.output
         assert "Nothing was sent to the cloud" in result.output
     clean = tmp_path / "clean"
-    load_texts(clean, base=BASE, req=REQUEST)
-    result = CliRunner().invoke(app, ["plan", str(clean), "-o", "json"])
+    load_texts(clean, inv__base=BASE, req=REQUEST)
+    result = CliRunner().invoke(app, ["plan", str(clean / "req.yaml"), "--inventory",
+                                      str(clean / "inv"), "-o", "json"])
     assert result.exit_code == 0, result.output
     assert '"prune": false' in result.stdout

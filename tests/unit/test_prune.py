@@ -46,8 +46,9 @@ def cloud_with_strays(monkeypatch, tmp_path):
     group and a hand-made network. Records what apply would carry out."""
     import govcloud.cli.provision_cmd as cmd
 
-    validated = load_texts(tmp_path, base=BASE, req=REQUEST)
+    validated = load_texts(tmp_path, inv__base=BASE, req=REQUEST)
     assert not validated.all_errors
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(tmp_path / "inv"))
     resources = desired_state(validated.catalog)
     rule = next(r for r in resources if r.kind == "sg_rule")
     net = next(r for r in resources if r.kind == "network")
@@ -75,7 +76,8 @@ def cloud_with_strays(monkeypatch, tmp_path):
     monkeypatch.setattr(policy_pkg, "load_policies", _policies_once)
     monkeypatch.setattr(cmd, "_execute", execute)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
-    return tmp_path, executed
+    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: approvals are not what these test
+    return tmp_path / "req.yaml", executed
 
 
 def test_drift_reports_each_stray_once_as_unmanaged(cloud_with_strays):
