@@ -244,7 +244,7 @@ def planned_offline(monkeypatch):
     monkeypatch.setattr(policy_pkg, "load_policies", _policies_once)
     monkeypatch.setattr(cmd, "_execute", no_write)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
-    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: approvals are not what these test
+    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: not about approvals
 
 
 def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, planned_offline):

@@ -76,7 +76,7 @@ def cloud_with_strays(monkeypatch, tmp_path):
     monkeypatch.setattr(policy_pkg, "load_policies", _policies_once)
     monkeypatch.setattr(cmd, "_execute", execute)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
-    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: approvals are not what these test
+    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: not about approvals
     return tmp_path / "req.yaml", executed
 
 
