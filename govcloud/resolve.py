@@ -2,8 +2,23 @@
 
 Ids are replaced by what they name, so that a policy is plain JSON Schema: a component id becomes
 ``{id, category, vendor, product, origin}``, ``department`` and ``platform`` become the referenced
-document's spec plus its id. Security group rules gain ``port_min``/``port_max``. Only the parts
-that change are copied; the rest is shared with the loaded document (policies never mutate).
+document's spec plus its id. Only the parts that change are copied; the rest is shared with the
+loaded document (policies never mutate).
+
+Values are canonical, so that policies decide on meaning, not spelling (``netnorm.py``):
+
+- a security-group rule carries its canonical ``remote`` (``0.0.0.0/00`` → ``0.0.0.0/0``; a rule
+  without one admits its whole family), ``protocol`` (``any`` when none), ``port_min``/``port_max``
+  (a port-less tcp/udp/any rule covers 1-65535), ``remote_any`` (this rule alone admits every
+  public address of a family) and ``exposed``: the segments ``{protocol, port_min, port_max,
+  scope}`` of the group's ingress union that this rule shares the blame for (``scope`` is
+  ``world`` or ``public``: see ``netnorm.scope_of``);
+- a security group carries ``exposed_ports`` (the merged segments), ``open_to_world`` and
+  ``allow_all`` (every protocol, or every tcp or udp port, open to the public);
+- a request's user roles are lower case (keystone matches role names without case);
+- a request's server carries ``image_found``, ``image_os`` (the Component of the Image's OS, from
+  the inventory's Image documents) and ``os_matches_image`` (its declared ``components.os`` is
+  that OS, or it declares none).
 """
 
 from __future__ import annotations
@@ -12,6 +27,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from govcloud.documents import Catalog, Document
+from govcloud.netnorm import (
+    RemoteError,
+    allows_all,
+    canonical_remote,
+    covers_family,
+    default_remote,
+    group_exposure,
+)
 from govcloud.schemas import COMPONENT_SLOTS
 from govcloud.validate import parse_port
 
@@ -32,14 +55,51 @@ def _components(components: Any, catalog: Catalog) -> Any:
     return out
 
 
-def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+def _remote(rule: Mapping[str, Any], strict: bool) -> Any:
+    remote = rule.get("remote")
+    if remote is None:
+        return default_remote(rule.get("ethertype"))
+    try:
+        return canonical_remote(remote, strict=strict)
+    except (RemoteError, TypeError):
+        return remote  # not a network (a live ``group:<id>``), or reported by validation
+
+
+def _rule(rule: Mapping[str, Any], strict: bool = True) -> dict[str, Any]:
     out = dict(rule)
+    protocol = out.setdefault("protocol", "any")
     if "port" in rule:
         bounds = parse_port(rule["port"])
         if bounds is not None:
             out["port_min"], out["port_max"] = bounds
-    elif rule.get("protocol", "any") in ("tcp", "udp", "any"):
+    elif "port_min" not in rule and protocol in ("tcp", "udp", "any"):
         out["port_min"], out["port_max"] = 1, 65535
+    out["remote"] = _remote(rule, strict)
+    out["remote_any"] = covers_family(out["remote"])
+    return out
+
+
+def _group(group: Mapping[str, Any], strict: bool = True) -> dict[str, Any]:
+    rules = [_rule(r, strict) for r in group.get("rules", [])]
+    summary, per_rule = group_exposure(rules)
+    for index, rule in enumerate(rules):
+        rule["exposed"] = per_rule.get(index, [])
+    return {**group, "rules": rules, "exposed_ports": summary,
+            "open_to_world": any(s["scope"] == "world" for s in summary),
+            "allow_all": allows_all(summary)}
+
+
+def _server(server: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
+    components = _components(server.get("components", {}), catalog)
+    out = {**server, "count": server.get("count", 1), "components": components}
+    image = catalog.get("Image", str(server.get("image", "")))
+    out["image_found"] = image is not None
+    declared = components.get("os") if isinstance(components, Mapping) else None
+    declared_id = declared.get("id") if isinstance(declared, Mapping) else declared
+    if image is not None:
+        os_id = str(image.spec.get("os", ""))
+        out["image_os"] = _with_id(catalog.get("Component", os_id), os_id)
+        out["os_matches_image"] = declared_id is None or declared_id == os_id
     return out
 
 
@@ -50,17 +110,12 @@ def _request(spec: dict[str, Any], catalog: Catalog) -> None:
     if isinstance(system, Mapping) and "components" in system:
         spec["system"] = {**system, "components": _components(system["components"], catalog)}
     if "servers" in spec:
-        spec["servers"] = [
-            {
-                **s,
-                "count": s.get("count", 1),
-                "components": _components(s.get("components", {}), catalog),
-            }
-            for s in spec["servers"]
-        ]
+        spec["servers"] = [_server(s, catalog) for s in spec["servers"]]
     if "security_groups" in spec:
-        spec["security_groups"] = [
-            {**g, "rules": [_rule(r) for r in g.get("rules", [])]} for g in spec["security_groups"]
+        spec["security_groups"] = [_group(g) for g in spec["security_groups"]]
+    if "users" in spec:
+        spec["users"] = [
+            {**u, "roles": [str(r).lower() for r in u.get("roles", [])]} for u in spec["users"]
         ]
 
 
@@ -108,6 +163,9 @@ def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
         _request(spec, catalog)
     elif doc.kind == "CloudProject":
         _cloud_project(spec, catalog)
+    elif doc.kind == "CloudSecurityGroup":
+        # neutron has masked the prefixes already: read them as it enforces them
+        spec.update(_group(spec, strict=False))
     elif doc.kind == "System" and "components" in spec:
         spec["components"] = _components(spec["components"], catalog)
     body["spec"] = spec

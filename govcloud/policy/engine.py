@@ -124,6 +124,8 @@ def explain_failure(failure: Failure, path: str) -> str:
     if keyword in ("const", "enum"):
         allowed = expected if keyword == "enum" else [expected]
         return f"'{field}' is {seen}; expected {' or '.join(map(repr, allowed))}"
+    if keyword == "not" and _is_exposing_rule(failure.instance):
+        return _rule_exposure(failure.instance)
     if keyword == "not":
         return f"'{field}' is {seen}, which this policy forbids"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -139,6 +141,23 @@ def explain_failure(failure: Failure, path: str) -> str:
     if keyword in ("anyOf", "oneOf"):
         return f"'{field}' ({seen}) meets none of the allowed alternatives"
     return f"'{field}' is {seen} ({keyword} {expected!r} not met)"
+
+
+def _is_exposing_rule(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value.get("exposed")) and "direction" in value
+
+
+def _rule_exposure(rule: dict[str, Any]) -> str:
+    """A resolved security-group rule's exposure in words (netnorm's union per port range)."""
+    def ports(item: dict[str, Any]) -> str:
+        if "port_min" not in item:
+            return ""
+        low, high = item["port_min"], item["port_max"]
+        return f" {low}" if low == high else f" {low}-{high}"
+
+    segments = ", ".join(f"{s['protocol']}{ports(s)} to the {s['scope']}" for s in rule["exposed"])
+    return (f"{rule['direction']} {rule.get('protocol', 'any')}{ports(rule)} from "
+            f"{rule.get('remote')} exposes {segments} (with the group's other rules)")
 
 
 def _short(value: Any) -> str:
