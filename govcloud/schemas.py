@@ -29,7 +29,10 @@ ROLES = ["department", "ops", "security", "audit", "evidence"]
 
 _ID = {"type": "string", "pattern": ID_PATTERN}
 _NAME = {"type": "string", "pattern": NAME_PATTERN}
-_TEXT = {"type": "string", "minLength": 1}
+# Text must say something: whitespace (incl. U+3000 全角空格) and zero-width characters alone
+# are blank. ``search`` semantics: one visible character anywhere is enough.
+BLANK_PATTERN = "[^\\s\u200b\u200c\u200d\u2060\ufeff]"
+_TEXT = {"type": "string", "minLength": 1, "pattern": BLANK_PATTERN}
 _MLPS = {"type": "integer", "minimum": 1, "maximum": 5}
 _COMPONENTS = {
     "type": "object",
@@ -70,7 +73,7 @@ _RULE = _obj(
         },
         "remote": {"type": "string", "minLength": 1},
         "ethertype": {"enum": ["IPv4", "IPv6"]},
-        "description": {"type": "string"},
+        "description": _TEXT,
     },
 )
 
@@ -212,7 +215,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
                     ["name"],
                     {
                         "name": _NAME,
-                        "description": {"type": "string"},
+                        "description": _TEXT,
                         "rules": {"type": "array", "items": _RULE},
                     },
                 ),
@@ -294,6 +297,11 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
         },
     ),
 }
+
+# Authority data: a glance image the platform offers, by name (metadata.id = the image name), and
+# the operating system it boots (a Component of category os). Read only from the inventory, so a
+# request's server image is checked against what the platform says, never what the request says.
+SPEC_SCHEMAS["Image"] = _obj(["os"], {"os": _ID, "architecture": _TEXT})
 
 # Kinds read from a live cloud are documents too, so policies can apply to them.
 from govcloud.cloudkinds import CLOUD_SPEC_SCHEMAS  # noqa: E402
