@@ -393,8 +393,10 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
                     f"port {rule['port']!r} is outside 1-65535 or "
                     "low > high; write 443 or '8000-8080'",
                 )
-            if "port" in rule and rule.get("protocol") in ("icmp", "any"):
-                yield _err(doc, f"{base}/port", "ports apply to tcp or udp rules only")
+            if "port" in rule and rule.get("protocol") not in ("tcp", "udp"):
+                # neutron refuses a port range without protocol; "any" has no ports either
+                yield _err(doc, f"{base}/port", "ports apply to tcp or udp rules only; "
+                           "add protocol: tcp (or udp), or drop the port for every port")
             if "remote" in rule:
                 parsed = _network(rule["remote"])
                 if isinstance(parsed, str):
