@@ -24,6 +24,7 @@ Values are canonical, so that policies decide on meaning, not spelling (``netnor
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from govcloud.documents import Catalog, Document
@@ -79,14 +80,35 @@ def _rule(rule: Mapping[str, Any], strict: bool = True) -> dict[str, Any]:
     return out
 
 
+_RuleKey = tuple[tuple[Any, ...], ...]
+
+
+@lru_cache(maxsize=2048)
+def _exposure(key: _RuleKey) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]],
+                                      bool, bool]:
+    """The exposure of a group's rules, by their meaningful fields (groups repeat across
+    requests; the result is shared, and policies never mutate what they read)."""
+    rules = [{"direction": d, "protocol": p, "remote": r,
+              **({"port_min": lo, "port_max": hi} if lo is not None else {})}
+             for d, p, lo, hi, r in key]
+    summary, per_rule = group_exposure(rules)
+    return (summary, per_rule, any(s["scope"] == "world" for s in summary),
+            allows_all(summary))
+
+
 def _group(group: Mapping[str, Any], strict: bool = True) -> dict[str, Any]:
     rules = [_rule(r, strict) for r in group.get("rules", [])]
-    summary, per_rule = group_exposure(rules)
+    key = tuple((r.get("direction"), r.get("protocol"), r.get("port_min"), r.get("port_max"),
+                 r["remote"]) for r in rules)
+    try:
+        summary, per_rule, world, allow_all = _exposure(key)
+    except TypeError:  # an unhashable value in a rule the schema let through: compute afresh
+        summary, per_rule = group_exposure(rules)
+        world, allow_all = any(s["scope"] == "world" for s in summary), allows_all(summary)
     for index, rule in enumerate(rules):
         rule["exposed"] = per_rule.get(index, [])
-    return {**group, "rules": rules, "exposed_ports": summary,
-            "open_to_world": any(s["scope"] == "world" for s in summary),
-            "allow_all": allows_all(summary)}
+    return {**group, "rules": rules, "exposed_ports": summary, "open_to_world": world,
+            "allow_all": allow_all}
 
 
 def _server(server: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
