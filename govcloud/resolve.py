@@ -17,8 +17,11 @@ Values are canonical, so that policies decide on meaning, not spelling (``netnor
   ``allow_all`` (every protocol, or every tcp or udp port, open to the public);
 - a request's user roles are lower case (keystone matches role names without case);
 - a request's server carries ``image_found``, ``image_os`` (the Component of the Image's OS, from
-  the inventory's Image documents) and ``os_matches_image`` (its declared ``components.os`` is
-  that OS, or it declares none).
+  the inventory's Image documents), ``os_matches_image`` (its declared ``components.os``, else the
+  system's, is that OS, or none is declared) and ``components_declared`` (cpu and os declared, on
+  the server or system-wide);
+- a server in several groups admits the union of their rules: those rules' ``exposed`` and their
+  groups' summaries include that union.
 """
 
 from __future__ import annotations
@@ -111,13 +114,46 @@ def _group(group: Mapping[str, Any], strict: bool = True) -> dict[str, Any]:
             "allow_all": allow_all}
 
 
-def _server(server: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
-    components = _components(server.get("components", {}), catalog)
+def _server_unions(groups: list[dict[str, Any]], servers: list[Any]) -> None:
+    """A server admits the union of all its groups' rules: SSH from 0.0.0.0/1 in one group and
+    from 128.0.0.0/1 in another is SSH from the world for a server in both. Such rules get the
+    segments of that union in ``exposed`` too, and their groups' summaries grow to match."""
+    by_name = {g.get("name"): g for g in groups}
+    done: set[tuple[str, ...]] = set()
+    for server in servers:
+        names = tuple(sorted({n for n in server.get("security_groups", []) if n in by_name}))
+        if len(names) < 2 or names in done:
+            continue
+        done.add(names)
+        members = [(by_name[n], index) for n in names for index in range(len(by_name[n]["rules"]))]
+        summary, per_rule = group_exposure([g["rules"][i] for g, i in members])
+        for k, segments in per_rule.items():
+            group, index = members[k]
+            rule = group["rules"][index]
+            extra = [seg for seg in segments if seg not in rule["exposed"]]
+            if extra:  # new lists: the memoised ones are shared
+                group["rules"][index] = {**rule, "exposed": [*rule["exposed"], *extra]}
+        for name in names:
+            group = by_name[name]
+            known = group["exposed_ports"]
+            group["exposed_ports"] = [*known, *(seg for seg in summary if seg not in known)]
+            group["open_to_world"] = group["open_to_world"] or any(
+                seg["scope"] == "world" for seg in summary)
+            group["allow_all"] = group["allow_all"] or allows_all(summary)
+
+
+def _server(server: Mapping[str, Any], catalog: Catalog, system_components: Any = None
+            ) -> dict[str, Any]:
+    raw = server.get("components", {})
+    components = _components(raw, catalog)
     out = {**server, "count": server.get("count", 1), "components": components}
+    # the system-wide declaration holds for its servers where they declare nothing themselves
+    declared = {**(system_components if isinstance(system_components, Mapping) else {}),
+                **(raw if isinstance(raw, Mapping) else {})}
+    out["components_declared"] = "cpu" in declared and "os" in declared
     image = catalog.get("Image", str(server.get("image", "")))
     out["image_found"] = image is not None
-    declared = components.get("os") if isinstance(components, Mapping) else None
-    declared_id = declared.get("id") if isinstance(declared, Mapping) else declared
+    declared_id = declared.get("os")
     if image is not None:
         os_id = str(image.spec.get("os", ""))
         out["image_os"] = _with_id(catalog.get("Component", os_id), os_id)
@@ -132,9 +168,11 @@ def _request(spec: dict[str, Any], catalog: Catalog) -> None:
     if isinstance(system, Mapping) and "components" in system:
         spec["system"] = {**system, "components": _components(system["components"], catalog)}
     if "servers" in spec:
-        spec["servers"] = [_server(s, catalog) for s in spec["servers"]]
+        system_components = system.get("components") if isinstance(system, Mapping) else None
+        spec["servers"] = [_server(s, catalog, system_components) for s in spec["servers"]]
     if "security_groups" in spec:
         spec["security_groups"] = [_group(g) for g in spec["security_groups"]]
+        _server_unions(spec["security_groups"], spec.get("servers", []))
     if "users" in spec:
         spec["users"] = [
             {**u, "roles": [str(r).lower() for r in u.get("roles", [])]} for u in spec["users"]

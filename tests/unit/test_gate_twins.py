@@ -143,3 +143,29 @@ def test_image_must_name_an_os_component(tmp_path):
     validated = load_texts(tmp_path, base=BASE + "\n---\n" + bad, req=REQUEST)
     assert any(path == "/spec/os" and "not an os" in message
                for path, message in _errors(validated))
+
+
+def test_a_server_in_two_groups_admits_the_union_of_both(tmp_path):
+    web = "    - name: web\n      rules: [{direction: ingress, protocol: tcp, port: "
+    request = REQUEST.replace(
+        web + "443, remote: 0.0.0.0/0}]",
+        web + "22, remote: 0.0.0.0/1}]\n"
+        "    - name: ops\n      rules: [{direction: ingress, protocol: tcp, port: 22,"
+        " remote: 128.0.0.0/1}]",
+    ).replace("security_groups: [web]", "security_groups: [web, ops]")
+    spec, _, _ = _resolved(tmp_path, request)
+    web, ops = spec["security_groups"]
+    assert any(seg["scope"] == "world" for seg in web["rules"][0]["exposed"])
+    assert any(seg["scope"] == "world" for seg in ops["rules"][0]["exposed"])
+    assert web["open_to_world"] and ops["open_to_world"]
+    alone = _resolved(tmp_path, request.replace("security_groups: [web, ops]",
+                                                "security_groups: [web]"))[0]
+    assert alone["security_groups"][0]["rules"][0]["exposed"][0]["scope"] == "public"
+
+
+def test_system_wide_components_count_for_each_server(tmp_path):
+    request = REQUEST.replace("network_zone: gov-external}", "network_zone: gov-external,\n"
+                              "           components: {cpu: kunpeng-920, os: kylin-v10}}")
+    request = request.replace(", components: {cpu: kunpeng-920, os: kylin-v10}}", "}")
+    server = _resolved(tmp_path, request)[0]["servers"][0]
+    assert server["components_declared"] is True and server["os_matches_image"] is True
