@@ -29,9 +29,14 @@ ROLES = ["department", "ops", "security", "audit", "evidence"]
 
 _ID = {"type": "string", "pattern": ID_PATTERN}
 _NAME = {"type": "string", "pattern": NAME_PATTERN}
-# Text must say something: whitespace (incl. U+3000 全角空格) and zero-width characters alone
-# are blank. ``search`` semantics: one visible character anywhere is enough.
-BLANK_PATTERN = "[^\\s\u200b\u200c\u200d\u2060\ufeff]"
+# Text must say something: whitespace (incl. U+3000 全角空格, NBSP), zero-width and format
+# characters (U+200B-U+200F, U+202A-U+202E, U+2060-U+2064, BOM), soft hyphen and the "blank"
+# letters (Hangul fillers, braille blank) alone are blank. ``search`` semantics: one visible
+# character anywhere is enough.
+BLANK_PATTERN = (
+    r"[^\s\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u2064\u206a-\u206f\u2800\u3164\ufeff\uffa0]"
+)
 _TEXT = {"type": "string", "minLength": 1, "pattern": BLANK_PATTERN}
 _MLPS = {"type": "integer", "minimum": 1, "maximum": 5}
 _COMPONENTS = {

@@ -36,7 +36,8 @@ def _errors(validated):
     return [(e.path, e.message) for e in validated.all_errors]
 
 
-@pytest.mark.parametrize("blank", ['" "', '"\\u3000"', '"\\u200b "', '"\\t"', '""'])
+@pytest.mark.parametrize("blank", ['" "', '"\\u3000"', '"\\u200b "', '"\\t"', '""', '"\\u00a0"',
+                                   '"\\u3164"', '"\\u2800\\u200e"'])
 def test_blank_purpose_is_refused_at_validation(tmp_path, blank):
     validated = _load(tmp_path, REQUEST.replace("purpose: Epidemic reporting",
                                                 f"purpose: {blank}"))
