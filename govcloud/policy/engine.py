@@ -178,25 +178,29 @@ def _family(policy_id: str) -> str:
 
 
 def _select(value: Any, tokens: tuple[str, ...], base: tuple[Any, ...] = ()
-            ) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """(path parts, instance) pairs; the path becomes a JSON Pointer only for findings."""
-    if not tokens:
-        yield base, value
-        return
-    head, rest = tokens[0], tokens[1:]
-    if head == "*":
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                yield from _select(item, rest, (*base, index))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                yield from _select(item, rest, (*base, key))
-        return
-    if isinstance(value, dict):
-        if head in value:
-            yield from _select(value[head], rest, (*base, head))
-    elif isinstance(value, list) and head.isdigit() and int(head) < len(value):
-        yield from _select(value[int(head)], rest, (*base, int(head)))
+            ) -> list[tuple[tuple[Any, ...], Any]]:
+    """(path parts, instance) pairs; the path becomes a JSON Pointer only for findings.
+    Walked level by level (no recursion): it runs for every policy on every document."""
+    items: list[tuple[tuple[Any, ...], Any]] = [(base, value)]
+    for head in tokens:
+        found: list[tuple[tuple[Any, ...], Any]] = []
+        if head == "*":
+            for parts, node in items:
+                if isinstance(node, list):
+                    found.extend(((*parts, i), item) for i, item in enumerate(node))
+                elif isinstance(node, dict):
+                    found.extend(((*parts, k), item) for k, item in node.items())
+        else:
+            for parts, node in items:
+                if isinstance(node, dict):
+                    if head in node:
+                        found.append(((*parts, head), node[head]))
+                elif isinstance(node, list) and head.isdigit() and int(head) < len(node):
+                    found.append(((*parts, int(head)), node[int(head)]))
+        if not found:
+            return found
+        items = found
+    return items
 
 
 @dataclass(frozen=True, slots=True)
