@@ -211,6 +211,21 @@ def _cloud_project(spec: dict[str, Any], catalog: Catalog) -> None:
     spec["quota_excess"] = excess
 
 
+def _cloud_server(spec: dict[str, Any], catalog: Catalog) -> None:
+    """A live server in two or more security groups admits the union of their rules: its
+    ``exposed_ports`` and ``allow_all`` (a single group is judged on the group itself)."""
+    names = set(spec.get("security_groups") or ())
+    if len(names) < 2:
+        return
+    groups = [d.spec for d in catalog.of_kind("CloudSecurityGroup")
+              if d.spec.get("tenant") == spec.get("tenant") and d.spec.get("name") in names]
+    if len(groups) < 2:
+        return
+    rules = [_rule(r, strict=False) for g in groups for r in g.get("rules", [])]
+    summary, _ = group_exposure(rules)
+    spec["exposed_ports"], spec["allow_all"] = summary, allows_all(summary)
+
+
 def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
     """The resolved document (a new top-level dict; untouched subtrees are shared)."""
     body = dict(doc.body)
@@ -223,6 +238,8 @@ def resolve(doc: Document, catalog: Catalog) -> dict[str, Any]:
         _request(spec, catalog)
     elif doc.kind == "CloudProject":
         _cloud_project(spec, catalog)
+    elif doc.kind == "CloudServer":
+        _cloud_server(spec, catalog)
     elif doc.kind == "CloudSecurityGroup":
         # neutron has masked the prefixes already: read them as it enforces them
         spec.update(_group(spec, strict=False))
