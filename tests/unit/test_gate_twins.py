@@ -170,3 +170,21 @@ def test_system_wide_components_count_for_each_server(tmp_path):
     request = request.replace(", components: {cpu: kunpeng-920, os: kylin-v10}}", "}")
     server = _resolved(tmp_path, request)[0]["servers"][0]
     assert server["components_declared"] is True and server["os_matches_image"] is True
+
+
+def test_a_cloud_rule_is_named_by_its_canonical_remote_so_plan_matches_it(tmp_path):
+    from govcloud.cloud.read import Snapshot, _read_rule
+    from govcloud.provision.desired import rule_name
+
+    snap = Snapshot()
+    _read_rule(snap, "health-epi", "web", {
+        "id": "r1", "direction": "ingress", "protocol": "tcp", "port_range_min": 443,
+        "port_range_max": 443, "remote_ip_prefix": "0:0:0:0:0:0:0:0/0", "ethertype": "IPv6",
+        "description": "govcloud:request=REQ-1"})
+    _read_rule(snap, "health-epi", "web", {
+        "id": "r2", "direction": "ingress", "protocol": "tcp", "port_range_min": 22,
+        "port_range_max": 22, "remote_ip_prefix": None, "ethertype": "IPv6"})
+    names = [r.name for r in snap.resources]
+    wanted = {"direction": "ingress", "protocol": "tcp", "port": 443, "remote": "::0/0"}
+    assert names[0] == rule_name("web", wanted) == "web:ingress:tcp:443-443:::/0"
+    assert names[1].endswith(":::/0")  # no prefix on an IPv6 rule: the IPv6 world
