@@ -64,6 +64,8 @@ def generate(n_docs: int, seed: int = 7, bad_share: float = 0.1) -> list[dict]:
         for cid, vendor, origin in items:
             docs.append(doc("Component", cid, {"category": category, "vendor": vendor,
                                                "product": cid, "origin": origin}))
+    # the platform's image catalog (authority data): the image every generated server boots
+    docs.append(doc("Image", "kylin-v10-sp3", {"os": OSES[0][0]}))
     n_depts = max(30, n_docs // 20)
     for i in range(n_depts):
         docs.append(doc("Department", f"dept-{i}", {"name": f"Department {i}",

@@ -33,7 +33,15 @@ ROLES = ["department", "ops", "security", "audit", "evidence"]
 
 _ID = {"type": "string", "pattern": ID_PATTERN}
 _NAME = {"type": "string", "pattern": NAME_PATTERN}
-_TEXT = {"type": "string", "minLength": 1}
+# Text must say something: whitespace (incl. U+3000 全角空格, NBSP), zero-width and format
+# characters (U+200B-U+200F, U+202A-U+202E, U+2060-U+2064, BOM), soft hyphen and the "blank"
+# letters (Hangul fillers, braille blank) alone are blank. ``search`` semantics: one visible
+# character anywhere is enough.
+BLANK_PATTERN = (
+    r"[^\s\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u2064\u206a-\u206f\u2800\u3164\ufeff\uffa0]"
+)
+_TEXT = {"type": "string", "minLength": 1, "pattern": BLANK_PATTERN}
 _MLPS = {"type": "integer", "minimum": 1, "maximum": 5}
 _COMPONENTS = {
     "type": "object",
@@ -74,7 +82,7 @@ _RULE = _obj(
         },
         "remote": {"type": "string", "minLength": 1},
         "ethertype": {"enum": ["IPv4", "IPv6"]},
-        "description": {"type": "string"},
+        "description": _TEXT,
     },
 )
 
@@ -236,7 +244,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
                     ["name"],
                     {
                         "name": _NAME,
-                        "description": {"type": "string"},
+                        "description": _TEXT,
                         "rules": {"type": "array", "items": _RULE},
                     },
                 ),
@@ -327,6 +335,11 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
         },
     ),
 }
+
+# Authority data: a glance image the platform offers, by name (metadata.id = the image name), and
+# the operating system it boots (a Component of category os). Read only from the inventory, so a
+# request's server image is checked against what the platform says, never what the request says.
+SPEC_SCHEMAS["Image"] = _obj(["os"], {"os": _ID, "architecture": _TEXT})
 
 # Kinds read from a live cloud are documents too, so policies can apply to them.
 from govcloud.cloudkinds import CLOUD_SPEC_SCHEMAS  # noqa: E402

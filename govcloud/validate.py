@@ -31,7 +31,8 @@ from govcloud.authority import (
 from govcloud.documents import Catalog, Document, pointer
 from govcloud.loader import LoadLimits, LoadResult, iter_yaml_files, load_file
 from govcloud.model import DocError
-from govcloud.schemas import COMPONENT_SLOTS, KINDS, document_schema
+from govcloud.netnorm import RemoteError, parse_remote
+from govcloud.schemas import BLANK_PATTERN, COMPONENT_SLOTS, KINDS, document_schema
 
 MAX_ERRORS_PER_DOCUMENT = 20
 
@@ -242,6 +243,8 @@ def describe(error: ValidationError) -> tuple[str, str]:
         return path, f"'{field}' is {instance!r}; use one of: {', '.join(map(str, value))}"
     if validator == "const":
         return path, f"'{field}' must be {value!r}, not {instance!r}"
+    if validator == "pattern" and value == BLANK_PATTERN:
+        return path, f"'{field}' is blank ({instance!r}); write what it is, in words"
     if validator == "pattern":
         if value.startswith("^[A-Za-z0-9][A-Za-z0-9._-]"):
             return path, (
@@ -390,6 +393,17 @@ def _system(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     yield from _components(doc, catalog, "/spec/components", spec.get("components"))
 
 
+@check("Image")
+def _image(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    os_id = str(doc.spec.get("os", ""))
+    comp = catalog.get("Component", os_id)
+    if comp is None:
+        yield from _ref(doc, catalog, "/spec/os", "Component", os_id)
+    elif comp.spec.get("category") != "os":
+        yield _err(doc, "/spec/os", f"component '{os_id}' is a {comp.spec.get('category')}, "
+                   "not an os; name the operating system the image boots")
+
+
 @check("Waiver")
 def _waiver(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     kind, _, target_id = doc.spec.get("target", "/").partition("/")
@@ -430,13 +444,9 @@ def parse_port(port: Any) -> tuple[int, int] | None:
 
 def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | str:
     try:
-        return ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        try:
-            fixed = ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            return f"{value!r} is not a CIDR ({exc}); write it like 10.20.0.0/24"
-        return f"{value!r} has host bits set; did you mean {fixed}?"
+        return parse_remote(value)
+    except RemoteError as exc:
+        return str(exc)
 
 
 def _unique_names(
@@ -493,12 +503,19 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
                     f"port {rule['port']!r} is outside 1-65535 or "
                     "low > high; write 443 or '8000-8080'",
                 )
-            if "port" in rule and rule.get("protocol") in ("icmp", "any"):
-                yield _err(doc, f"{base}/port", "ports apply to tcp or udp rules only")
+            if "port" in rule and rule.get("protocol") not in ("tcp", "udp"):
+                # neutron refuses a port range without protocol; "any" has no ports either
+                yield _err(doc, f"{base}/port", "ports apply to tcp or udp rules only; "
+                           "add protocol: tcp (or udp), or drop the port for every port")
             if "remote" in rule:
                 parsed = _network(rule["remote"])
                 if isinstance(parsed, str):
                     yield _err(doc, f"{base}/remote", parsed)
+                elif rule.get("ethertype", f"IPv{parsed.version}") != f"IPv{parsed.version}":
+                    yield _err(doc, f"{base}/ethertype",
+                               f"ethertype {rule['ethertype']} does not match remote "
+                               f"{rule['remote']} (an IPv{parsed.version} network); "
+                               f"write ethertype: IPv{parsed.version} or drop it")
     net_names = {n["name"] for n in networks}
     group_names = {g["name"] for g in groups} | {"default"}
     servers = spec.get("servers", [])

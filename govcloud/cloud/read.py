@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from govcloud.cloud.session import Cloud, retried
-from govcloud.provision.desired import REQUEST_TAG, Resource, _fields, rule_name_of
+from govcloud.netnorm import default_remote
+from govcloud.provision.desired import REQUEST_TAG, Resource, _fields, remote_of, rule_name_of
 
 QUOTA_TAG = "govcloud:quota"
 ROUTER_INTERFACE = "network:router_interface"
@@ -328,7 +329,9 @@ def _read_rule(snap: Snapshot, tenant: str, group: str, rule: dict[str, Any]) ->
     if (direction == "egress" and protocol is None and prefix is None and remote_group is None
             and not rule.get("description")):
         return  # the allow-all egress rules neutron adds to every new group
-    remote = prefix or (f"group:{remote_group}" if remote_group else "0.0.0.0/0")
+    remote = (remote_of({"remote": prefix}, strict=False) if prefix
+              else f"group:{remote_group}" if remote_group
+              else default_remote(rule.get("ethertype")))
     values = {"direction": direction, "protocol": protocol or "any",
               "port_min": rule.get("port_range_min"), "port_max": rule.get("port_range_max"),
               "remote": remote}

@@ -125,6 +125,8 @@ def explain_failure(failure: Failure, path: str) -> str:
     if keyword in ("const", "enum"):
         allowed = expected if keyword == "enum" else [expected]
         return f"'{field}' is {seen}; expected {' or '.join(map(repr, allowed))}"
+    if keyword == "not" and _is_exposing_rule(failure.instance):
+        return _rule_exposure(failure.instance)
     if keyword == "not":
         return f"'{field}' is {seen}, which this policy forbids"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -140,6 +142,23 @@ def explain_failure(failure: Failure, path: str) -> str:
     if keyword in ("anyOf", "oneOf"):
         return f"'{field}' ({seen}) meets none of the allowed alternatives"
     return f"'{field}' is {seen} ({keyword} {expected!r} not met)"
+
+
+def _is_exposing_rule(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value.get("exposed")) and "direction" in value
+
+
+def _rule_exposure(rule: dict[str, Any]) -> str:
+    """A resolved security-group rule's exposure in words (netnorm's union per port range)."""
+    def ports(item: dict[str, Any]) -> str:
+        if "port_min" not in item:
+            return ""
+        low, high = item["port_min"], item["port_max"]
+        return f" {low}" if low == high else f" {low}-{high}"
+
+    segments = ", ".join(f"{s['protocol']}{ports(s)} to the {s['scope']}" for s in rule["exposed"])
+    return (f"{rule['direction']} {rule.get('protocol', 'any')}{ports(rule)} from "
+            f"{rule.get('remote')} exposes {segments} (with the group's other rules)")
 
 
 def _short(value: Any) -> str:
@@ -160,25 +179,29 @@ def _family(policy_id: str) -> str:
 
 
 def _select(value: Any, tokens: tuple[str, ...], base: tuple[Any, ...] = ()
-            ) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """(path parts, instance) pairs; the path becomes a JSON Pointer only for findings."""
-    if not tokens:
-        yield base, value
-        return
-    head, rest = tokens[0], tokens[1:]
-    if head == "*":
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                yield from _select(item, rest, (*base, index))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                yield from _select(item, rest, (*base, key))
-        return
-    if isinstance(value, dict):
-        if head in value:
-            yield from _select(value[head], rest, (*base, head))
-    elif isinstance(value, list) and head.isdigit() and int(head) < len(value):
-        yield from _select(value[int(head)], rest, (*base, int(head)))
+            ) -> list[tuple[tuple[Any, ...], Any]]:
+    """(path parts, instance) pairs; the path becomes a JSON Pointer only for findings.
+    Walked level by level (no recursion): it runs for every policy on every document."""
+    items: list[tuple[tuple[Any, ...], Any]] = [(base, value)]
+    for head in tokens:
+        found: list[tuple[tuple[Any, ...], Any]] = []
+        if head == "*":
+            for parts, node in items:
+                if isinstance(node, list):
+                    found.extend(((*parts, i), item) for i, item in enumerate(node))
+                elif isinstance(node, dict):
+                    found.extend(((*parts, k), item) for k, item in node.items())
+        else:
+            for parts, node in items:
+                if isinstance(node, dict):
+                    if head in node:
+                        found.append(((*parts, head), node[head]))
+                elif isinstance(node, list) and head.isdigit() and int(head) < len(node):
+                    found.append(((*parts, int(head)), node[int(head)]))
+        if not found:
+            return found
+        items = found
+    return items
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from govcloud.documents import Catalog, Document
+from govcloud.netnorm import RemoteError, canonical_remote, default_remote
 from govcloud.schemas import CLASSIFIED
 from govcloud.validate import parse_port
 
@@ -64,11 +65,23 @@ def _fields(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, freeze(v)) for k, v in values.items() if v is not None))
 
 
+def remote_of(rule: Mapping[str, Any], strict: bool = True) -> str:
+    """The canonical remote the cloud gets (``0.0.0.0/00`` is sent as ``0.0.0.0/0``; none is the
+    rule's whole family), so what is checked is what is sent and names stay stable."""
+    remote = rule.get("remote")
+    if remote is None:
+        return default_remote(rule.get("ethertype"))
+    try:
+        return canonical_remote(remote, strict=strict)
+    except RemoteError:
+        return str(remote)  # validation refuses it before a plan is made
+
+
 def rule_values(rule: Mapping[str, Any]) -> dict[str, Any]:
     bounds = parse_port(rule["port"]) if "port" in rule else None
     return {"direction": rule["direction"], "protocol": rule.get("protocol", "any"),
             "port_min": bounds[0] if bounds else None, "port_max": bounds[1] if bounds else None,
-            "remote": rule.get("remote", "0.0.0.0/0")}
+            "remote": remote_of(rule)}
 
 
 def neutron_rule(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,8 +125,8 @@ def request_resources(request: Document, catalog: Catalog) -> list[Resource]:
         add("quota", tenant, parent=tenant, **spec["quotas"])
     for user in spec.get("users", []):
         add("user", user["name"], parent=tenant, email=user.get("email"))
-        for role in user["roles"]:
-            add("role_assignment", f"{user['name']}:{role}", parent=user["name"])
+        for role in user["roles"]:  # keystone matches role names without case
+            add("role_assignment", f"{user['name']}:{role.lower()}", parent=user["name"])
     for net in spec.get("networks", []):
         name = f"{tenant}-{net['name']}"
         add("network", name, parent=tenant)
