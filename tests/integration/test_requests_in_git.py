@@ -1,6 +1,8 @@
-"""The repository's `.pre-commit-hooks.yaml`, run by the real `pre-commit` from a real `git
-commit` in a temporary department repository: a good request commits, a bad one is refused
-with the finding printed, an invalid one with its file:line.
+"""Requests in git. The repository's `.pre-commit-hooks.yaml`, run by the real `pre-commit`
+from a real `git commit` in a temporary department repository: a good request commits, a bad
+one is refused with the finding printed, an invalid one with its file:line. And the script of
+the example GitLab CI job (examples/requests-repo/.gitlab-ci.yml), run as GitLab's runner runs
+it (bash, errexit): exit code, and the JUnit and SARIF reports it publishes.
 
 The hooks are consumed as a department would (`repo:` + `rev:` of a git repository holding
 the manifest), with `language: system` so that the govcloud of this virtualenv runs (no
@@ -9,6 +11,7 @@ virtualenv built, no network); see docs/requests-in-git.md for `language: python
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from junitparser import JUnitXml
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +120,59 @@ def test_good_request_commits_bad_and_invalid_are_refused(department_repo):
     assert code != 0
     assert commits == 2
     assert "requests/invalid.yaml:" in output and "unknown field 'tennant'" in output
+
+
+# ---------------------------------------------------------------- the GitLab CI job
+
+
+def _ci_script() -> str:
+    job = yaml.safe_load((ROOT / "examples/requests-repo/.gitlab-ci.yml").read_text("utf-8"))
+    return "\n".join(job["govcloud-requests"]["script"])
+
+
+def _run_ci(tmp_path: Path, files: dict[str, str]) -> tuple[int, str, Path]:
+    work = tmp_path / "checkout"
+    (work / "requests").mkdir(parents=True)
+    for name, text in files.items():
+        (work / "requests" / name).write_text(text, encoding="utf-8")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "GOVCLOUD_INVENTORY": str(ROOT / "inventory"),
+           "GOVCLOUD_STATE_DIR": str(tmp_path / "state")}
+    result = _run(["bash", "-eo", "pipefail", "-c", _ci_script()], work, env)
+    return result.returncode, result.stdout + result.stderr, work / "reports"
+
+
+def test_ci_job_passes_good_requests_and_publishes_empty_reports(tmp_path):
+    good = _run([str(BIN / "govcloud"), "new", "request", "--department", "prov-health",
+                 "--platform", "gov-external-cloud", "--inventory", str(ROOT / "inventory")],
+                tmp_path, dict(os.environ))
+    assert good.returncode == 0, good.stderr
+    code, output, reports = _run_ci(tmp_path, {"epi.yaml": good.stdout})
+    assert code == 0, output
+    assert "No findings" in output
+    assert JUnitXml.fromfile(str(reports / "govcloud-junit.xml")).failures == 0
+    sarif = json.loads((reports / "govcloud.sarif").read_text(encoding="utf-8"))
+    assert sarif["runs"][0]["results"] == []
+
+
+def test_ci_job_fails_on_a_finding_and_still_publishes_both_reports(tmp_path):
+    bad = (ROOT / "examples/requests/bad-ssh-rdp-open-to-world.yaml").read_text(encoding="utf-8")
+    code, output, reports = _run_ci(tmp_path, {"bad.yaml": bad})
+    assert code == 1, output  # findings: exit 1, after every report is written
+    assert "GC-SEC-002" in output
+    junit = JUnitXml.fromfile(str(reports / "govcloud-junit.xml"))
+    assert junit.failures == 1
+    assert [suite.name for suite in junit] == ["GC-SEC-002"]
+    sarif = json.loads((reports / "govcloud.sarif").read_text(encoding="utf-8"))
+    (result,) = sarif["runs"][0]["results"]
+    assert result["ruleId"] == "GC-SEC-002"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("requests/bad.yaml")
+    assert location["region"]["startLine"] == 29
+
+
+def test_ci_job_input_error_exits_2(tmp_path):
+    code, output, reports = _run_ci(tmp_path, {"broken.yaml": "spec: [unclosed\n"})
+    assert code == 2, output
+    assert "broken.yaml" in output
+    assert (reports / "govcloud-junit.xml").exists()
