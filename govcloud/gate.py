@@ -27,6 +27,7 @@ class GateSettings:
     scope: str = DEFAULT_SCOPE
     inventory: str | None = None  # the inventory read (file or folder), None: none
     inventory_source: str = "default"  # "--inventory", "$GOVCLOUD_INVENTORY" or "default"
+    as_of: str | None = None  # check --as-of: the day waivers are judged on (None: today)
 
     def overrides(self) -> dict[str, str]:
         """Every setting that differs from its default."""
@@ -39,6 +40,8 @@ class GateSettings:
             out["scope"] = self.scope
         if self.inventory_source != "default":
             out["inventory"] = f"{self.inventory} ({self.inventory_source})"
+        if self.as_of is not None:
+            out["as_of"] = self.as_of
         return out
 
     def record(self, report: Report, policies: PolicySet) -> dict[str, Any]:

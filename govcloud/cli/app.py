@@ -163,7 +163,7 @@ def check(
                        providers=builtin_providers(), scope=scope)
     emit(render(report, fmt, color=wants_color(output)), output)
     gate = GateSettings(fail_on, str(policies) if policies else None, scope,
-                        str(root) if root else None, source)
+                        str(root) if root else None, source, as_of)
     record("check", _with_inventory(paths, root),
            {**report.to_json(), "gate": gate.record(report, policy_set)})
     summary = report.summary()

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import typer
 
-from govcloud.authority import DEFAULT_INVENTORY, INVENTORY_ENV
 from govcloud.errors import GovcloudError, InputError
 from govcloud.model import FAIL_ON_CHOICES
 
@@ -110,9 +109,39 @@ def record(command_name: str, inputs: list[Path], result: object) -> None:
         note(f"govcloud: warning: audit log not written ({exc}); fix the state folder")
 
 
+def note(message: str) -> None:
+    """Progress and summaries: stderr, so stdout stays data."""
+    typer.echo(message, err=True)
+
+
+# Typer option declarations reused by commands.
+FormatOpt = typer.Option(
+    None,
+    "--format",
+    "-o",
+    help=f"Output format: {', '.join(FORMATS)} (default: table on a terminal, json otherwise).",
+)
+OutputOpt = typer.Option(None, "--output", help="Write the report to FILE instead of stdout.")
+FailOnOpt = typer.Option(
+    "high", "--fail-on", help="Exit 1 on findings at or above: critical, high, medium, low, never."
+)
+PoliciesOpt = typer.Option(
+    None, "--policies", help="Folder of Policy files (default: the baseline shipped with govcloud)."
+)
+InventoryOpt = typer.Option(
+    None, "--inventory", help="The inventory (authority data: departments, platforms, catalog, "
+    "waivers, roles), a file or folder (default: $GOVCLOUD_INVENTORY, else ./inventory).",
+)
+
+
+# ---------------------------------------------------------------- the inventory and the gate
+
+
 def resolve_inventory(option: Path | None) -> tuple[Path | None, str]:
     """The inventory (authority data) and where its location came from: ``--inventory``, else
     ``$GOVCLOUD_INVENTORY``, else ``./inventory`` when it exists (else none)."""
+    from govcloud.authority import DEFAULT_INVENTORY, INVENTORY_ENV
+
     if option is not None:
         path, source = option, "--inventory"
     elif os.environ.get(INVENTORY_ENV):
@@ -134,28 +163,3 @@ def policies_in_force(path: Path | None) -> Any:
     for message in policy_set.notes:
         note(f"govcloud: note: {message}")
     return policy_set
-
-
-def note(message: str) -> None:
-    """Progress and summaries: stderr, so stdout stays data."""
-    typer.echo(message, err=True)
-
-
-# Typer option declarations reused by commands.
-FormatOpt = typer.Option(
-    None,
-    "--format",
-    "-o",
-    help=f"Output format: {', '.join(FORMATS)} (default: table on a terminal, json otherwise).",
-)
-OutputOpt = typer.Option(None, "--output", help="Write the report to FILE instead of stdout.")
-FailOnOpt = typer.Option(
-    "high", "--fail-on", help="Exit 1 on findings at or above: critical, high, medium, low, never."
-)
-PoliciesOpt = typer.Option(
-    None, "--policies", help="Folder of Policy files (default: the baseline shipped with govcloud)."
-)
-InventoryOpt = typer.Option(
-    None, "--inventory", help=f"The inventory (authority data: departments, platforms, catalog, "
-    f"waivers, roles), a file or folder (default: ${INVENTORY_ENV}, else ./inventory).",
-)

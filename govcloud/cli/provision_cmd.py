@@ -132,6 +132,7 @@ def _gate(validated: Validated, policies: Path | None, fail_on: str, command_nam
     --fail-on, --policies or waivers say), stop everything before any call. Returns the
     requests and the gate record for the command's audit-log entry."""
     from govcloud.check import run_check
+    from govcloud.cli.app import _with_inventory
     from govcloud.cli.common import policies_in_force, resolve_inventory
     from govcloud.gate import GateSettings
     from govcloud.providers import builtin_providers
@@ -159,7 +160,8 @@ def _gate(validated: Validated, policies: Path | None, fail_on: str, command_nam
         note(f"govcloud: refused: {len(blocking)} finding(s) at or above {fail_on}{why} in "
              f"{', '.join(refused)}; {todo} (`govcloud check`), or apply the others alone. "
              "Nothing was sent to the cloud.")
-        record(command_name, paths, {"refused": refused, "gate": record_of_gate})
+        record(command_name, _with_inventory(paths, root),
+               {"refused": refused, "gate": record_of_gate})
         raise typer.Exit(EXIT_FINDINGS)
     return list(requests), record_of_gate
 

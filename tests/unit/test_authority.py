@@ -339,9 +339,9 @@ def test_gate_settings_record_every_override_and_waiver():
     default = GateSettings(inventory="inventory").record(report, load_policies())
     assert default["overrides"] == {} and default["waivers_applied"] == ["W-1"]
     assert default["inventory"] == "inventory"
-    odd = GateSettings("never", "/tmp/p", "requests", "/x", "$GOVCLOUD_INVENTORY")
+    odd = GateSettings("never", "/tmp/p", "requests", "/x", "$GOVCLOUD_INVENTORY", "2026-01-01")
     assert odd.overrides() == {"fail_on": "never", "policies": "/tmp/p", "scope": "requests",
-                               "inventory": "/x ($GOVCLOUD_INVENTORY)"}
+                               "inventory": "/x ($GOVCLOUD_INVENTORY)", "as_of": "2026-01-01"}
 
 
 def test_check_passes_the_gate_record_to_the_audit_log(monkeypatch, tmp_path):
