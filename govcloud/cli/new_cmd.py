@@ -56,6 +56,9 @@ def request_cmd(
         raise InputError("no inventory to read departments and platforms from",
                          hint=f"pass --inventory or set ${INVENTORY_ENV}")
     validated = load((), inventory=root)
+    if validated.all_errors:
+        note(f"govcloud: warning: the inventory {root} has {len(validated.all_errors)} error(s); "
+             "its invalid documents are left out (see `govcloud validate`)")
     form = RequestForm(department, platform, tenant=tenant, lang=language, function=function,
                        mlps_level=mlps_level, contact_name=contact_name,
                        contact_phone=contact_phone, contact_email=contact_email,
