@@ -122,6 +122,45 @@ def test_good_request_commits_bad_and_invalid_are_refused(department_repo):
     assert "requests/invalid.yaml:" in output and "unknown field 'tennant'" in output
 
 
+def test_language_python_builds_the_hook_from_the_repository(tmp_path):
+    """The manifest as departments consume it by default (`language: python`): pre-commit
+    installs govcloud from the hooks repository at `rev` into its own virtualenv (from PyPI or
+    the configured mirror; about 45 s once on two cores, then reused), and the hook refuses a
+    bad request. The hooks repository holds this checkout's tracked files as they are now."""
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "GOVCLOUD_STATE_DIR": str(tmp_path / "state"), "GIT_CONFIG_GLOBAL": os.devnull,
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env.pop("GOVCLOUD_INVENTORY", None)
+    hooks = tmp_path / "govcloud"
+    hooks.mkdir()
+    # `git stash create`: a commit of the tracked files as they are now (empty output: clean)
+    tree = _run(["git", "stash", "create"], ROOT, env).stdout.strip() or "HEAD"
+    archive = subprocess.run(["git", "archive", tree], cwd=ROOT, capture_output=True,
+                             timeout=120, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(hooks)], input=archive, check=True, timeout=120)
+    assert (hooks / "govcloud/data/policies").is_symlink()  # package data: kept as links
+    for args in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                 ["git", "commit", "-q", "-m", "govcloud"]):
+        assert _run(args, hooks, env).returncode == 0
+    rev = _run(["git", "rev-parse", "HEAD"], hooks, env).stdout.strip()
+    repo = tmp_path / "requests-repo"
+    (repo / "requests").mkdir(parents=True)
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {hooks}\n  rev: {rev}\n  hooks:\n"
+        f"  - id: govcloud-check\n    args: [--inventory, {ROOT / 'inventory'}]\n",
+        encoding="utf-8")
+    shutil.copy(ROOT / "examples/requests/bad-ssh-rdp-open-to-world.yaml",
+                repo / "requests" / "bad.yaml")
+    assert _run(["git", "init", "-q", "-b", "main"], repo, env).returncode == 0
+    assert _run(["git", "add", "-A"], repo, env).returncode == 0
+    result = _run([str(BIN / "pre-commit"), "run", "--all-files"], repo, env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Installing environment" in output  # its own virtualenv, not this one
+    assert "GC-SEC-002" in output and "bad.yaml:29" in output
+
+
 # ---------------------------------------------------------------- the GitLab CI job
 
 
