@@ -294,3 +294,14 @@ def test_level_1_system_has_no_filing_number(tmp_path):
     req = write(tmp_path, "req.yaml", text)
     messages = _messages(load([req], inventory=tmp_path / "base.yaml"))
     assert any("level-1 system is not filed" in m for m in messages), messages
+
+
+def test_scoped_check_names_a_missing_path(tmp_path):
+    """A department's hook or CI job given a path that is not there: exit 2 and the reason,
+    not an empty report (--scope requests keeps input errors whatever their file)."""
+    missing = tmp_path / "requests" / "gone.yaml"
+    result = runner.invoke(app, ["check", str(missing), "-o", "json", "--scope", "requests"])
+    assert result.exit_code == 2
+    errors = json.loads(result.stdout)["errors"]
+    assert [e["file"] for e in errors] == [str(missing)]
+    assert "no such file" in errors[0]["message"]
