@@ -66,7 +66,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "EDIT：用一句话说明系统用途（建设目的）",
     },
     "system": {"en": "the information system (信息系统)", "zh": "信息系统"},
-    "system_name": {"en": "EDIT: the system's short name", "zh": "EDIT：系统简称（英文字母）"},
+    "system_name": {"en": "EDIT: the system's name", "zh": "EDIT：系统名称"},
     "function": {
         "en": "function, one of the inventory's: {choices}",
         "zh": "系统职能，取资源目录中的一种：{choices}",
@@ -300,6 +300,8 @@ def new_request(catalog: Catalog, form: RequestForm, today: dt.date) -> str:
         dept_name += f" ({dept.spec['name_zh']})"
     labels = platform.body.get("metadata", {}).get("labels", {})
     platform_name = str(labels.get("name_zh", platform.id)) if lang == "zh" else platform.id
+    if lang == "en" and labels.get("name_zh"):
+        platform_name += f" ({labels['name_zh']})"
     function = _function(catalog, form, dept, zone)
     level = form.mlps_level or min(2, platform_level)
     tenant = form.tenant or f"{dept.id}-{function}"[:63]
@@ -336,7 +338,7 @@ def new_request(catalog: Catalog, form: RequestForm, today: dt.date) -> str:
         f"  purpose: {_quote(purpose)}  # {c('purpose')}",
         f"  system:  # {c('system')}",
         f"    name: {_quote(function)}  # {c('system_name')}",
-        f"    function: {function}  # "
+        f"    function: {_quote(function)}  # "
         + c("function", choices=", ".join(functions(catalog))),
         f"    mlps_level: {level}  # {c('mlps', level=platform_level)}",
     ]

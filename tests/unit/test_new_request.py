@@ -141,6 +141,16 @@ def test_comments_in_the_readers_language(inventory):
             == load_text(en, "b.yaml").documents[0].body["spec"]["system"])
 
 
+def test_values_given_cannot_break_out_of_their_field(inventory):
+    """A contact name with a line break, a colon and a '#' stays one string in its field."""
+    name = "张伟\nspec: {}  # 注释"
+    text = new_request(inventory, RequestForm("prov-health", "gov-external-cloud",
+                                              contact_name=name), TODAY)
+    loaded = load_text(text, "x.yaml")
+    assert not loaded.errors and len(loaded.documents) == 1
+    assert loaded.documents[0].body["spec"]["contact"] == {"name": name}
+
+
 def test_every_template_text_has_both_languages():
     for key, texts in TEXTS.items():
         assert set(texts) == {"en", "zh"}, key
@@ -172,7 +182,8 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "req.yaml"
     args = ["new", "request", "--department", "cnty-an-civil", "--platform",
             "gov-external-cloud", "--output", str(out)]
-    first = runner.invoke(app, args, env={"LANG": "zh_CN.UTF-8"})
+    zh_locale = {"LANG": "zh_CN.UTF-8", "LC_ALL": None, "LC_MESSAGES": None}
+    first = runner.invoke(app, args, env=zh_locale)
     assert first.exit_code == 0, first.output
     assert "申请单位" in out.read_text(encoding="utf-8")
     out.write_text("mine\n", encoding="utf-8")
@@ -180,7 +191,7 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path):
     assert again.exit_code == 2
     assert "exists" in again.output and "--force" in again.output
     assert out.read_text(encoding="utf-8") == "mine\n"
-    forced = runner.invoke(app, [*args, "--force", "--lang", "en"], env={"LANG": "zh_CN.UTF-8"})
+    forced = runner.invoke(app, [*args, "--force", "--lang", "en"], env=zh_locale)
     assert forced.exit_code == 0, forced.output
     assert "requesting department" in out.read_text(encoding="utf-8")
     checked = runner.invoke(app, ["check", str(out), "-o", "json", "--scope", "requests"])
