@@ -226,12 +226,31 @@ def _lookup(catalog: Catalog, kind: str, value: str, option: str, *fields: str) 
 
 
 def functions(catalog: Catalog) -> list[str]:
-    """The inventory's function vocabulary: every function its Systems have (else a default)."""
+    """The inventory's function vocabulary: its Function documents (but those built once for
+    every level, 省级统建, which a department does not request again), else every function its
+    Systems have, else a default."""
+    declared = sorted(f.id for f in catalog.of_kind("Function")
+                      if not f.spec.get("built_once_at"))
+    if declared:
+        return declared
     seen = sorted({str(s.spec["function"]) for s in catalog.of_kind("System")})
     return seen or list(DEFAULT_FUNCTIONS)
 
 
-def _function(catalog: Catalog, form: RequestForm, dept: Document, zone: str) -> str:
+def _spelling(text: str) -> str:
+    return re.sub(r"[\s_-]+", "-", unicodedata.normalize("NFKC", text).casefold()).strip("-")
+
+
+def _meanings(catalog: Catalog) -> dict[str, str]:
+    """Spelling -> Function id, through the Functions' synonyms (empty without Functions)."""
+    out: dict[str, str] = {}
+    for function in catalog.of_kind("Function"):
+        for name in (function.id, *function.spec.get("synonyms", ())):
+            out.setdefault(_spelling(str(name)), function.id)
+    return out
+
+
+def _function(catalog: Catalog, form: RequestForm, dept: Document) -> str:
     vocabulary = functions(catalog)
     if form.function is not None:
         if form.function not in vocabulary:
@@ -239,12 +258,17 @@ def _function(catalog: Catalog, form: RequestForm, dept: Document, zone: str) ->
             raise InputError(f"--function '{form.function}' is not in the inventory's function "
                              "vocabulary", hint=f"use one of {', '.join(near or vocabulary)}")
         return form.function
-    # A function the department already runs would be a duplicate (GC-CON-007).
-    taken = {s.spec["function"] for s in catalog.of_kind("System")
-             if s.spec.get("department") == dept.id}
-    preferred = ["portal"] if zone == "internet" else ["approval", "data-exchange"]
+    # A function the department already runs would be a duplicate (GC-CON-007), whatever its
+    # spelling there. Portals are left out: 政府网站集约化 (one site per government).
+    meanings = _meanings(catalog)
+    taken = set()
+    for system in catalog.of_kind("System"):
+        if system.spec.get("department") == dept.id:
+            spelling = _spelling(str(system.spec["function"]))
+            taken.add(meanings.get(spelling, spelling))
+    preferred = ["approval", "data-exchange", "registry", "supervision"]
     for name in [*preferred, *vocabulary]:
-        if name in vocabulary and name not in taken:
+        if name in vocabulary and name not in taken and name != "portal":
             return name
     return vocabulary[0]
 
@@ -302,7 +326,7 @@ def new_request(catalog: Catalog, form: RequestForm, today: dt.date) -> str:
     platform_name = str(labels.get("name_zh", platform.id)) if lang == "zh" else platform.id
     if lang == "en" and labels.get("name_zh"):
         platform_name += f" ({labels['name_zh']})"
-    function = _function(catalog, form, dept, zone)
+    function = _function(catalog, form, dept)
     level = form.mlps_level or min(2, platform_level)
     tenant = form.tenant or f"{dept.id}-{function}"[:63]
     classification = "public" if zone == "internet" else "internal"

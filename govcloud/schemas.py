@@ -64,7 +64,12 @@ _SYSTEM_FIELDS = {
     "network_zone": {"enum": ZONES},
     "components": _COMPONENTS,
     "personal_data": {"type": "boolean"},
-    "filing_number": {"type": "string", "pattern": FILING_NUMBER_PATTERN},  # 等保备案证明编号
+    "filing_number": {
+        "type": "string",
+        "pattern": FILING_NUMBER_PATTERN,
+        "description": "an MLPS filing certificate number (等保备案证明编号): write 11 digits, "
+        "'-', 5 digits, as on the certificate, e.g. 39010099999-26001",
+    },
 }
 
 _RULE = _obj(
@@ -170,7 +175,12 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
                 ["name"],
                 {
                     "name": _TEXT,
-                    "phone": {"type": "string", "pattern": PHONE_PATTERN},
+                    "phone": {
+                        "type": "string",
+                        "pattern": PHONE_PATTERN,
+                        "description": "a phone number: write a mobile (13812345678) or a "
+                        "landline with its area code (0391-12345678), digits only",
+                    },
                     "email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$"},
                 },
             ),

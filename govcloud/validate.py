@@ -10,7 +10,6 @@ import datetime as dt
 import difflib
 import ipaddress
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -32,13 +31,7 @@ from govcloud.authority import (
 from govcloud.documents import Catalog, Document, pointer
 from govcloud.loader import LoadLimits, LoadResult, iter_yaml_files, load_file
 from govcloud.model import DocError
-from govcloud.schemas import (
-    COMPONENT_SLOTS,
-    FILING_NUMBER_PATTERN,
-    KINDS,
-    PHONE_PATTERN,
-    document_schema,
-)
+from govcloud.schemas import COMPONENT_SLOTS, KINDS, document_schema
 
 MAX_ERRORS_PER_DOCUMENT = 20
 
@@ -239,13 +232,8 @@ def describe(error: ValidationError) -> tuple[str, str]:
             return path, f"{instance!r} is not a 6-digit administrative division code"
         if value.startswith("^[0-9]{4}-"):
             return path, f"{instance!r} is not a date; write YYYY-MM-DD"
-        if value == FILING_NUMBER_PATTERN:
-            return path, (f"{instance!r} is not an MLPS filing certificate number "
-                          "(等保备案证明编号): write 11 digits, '-', 5 digits, as on the "
-                          "certificate, e.g. 39010099999-26001")
-        if value == PHONE_PATTERN:
-            return path, (f"{instance!r} is not a phone number: write a mobile (13812345678) or "
-                          "a landline with its area code (0391-12345678), digits only")
+        if isinstance(schema, dict) and schema.get("description"):  # says what to write
+            return path, f"{instance!r} is not {schema['description']}"
         return path, f"{instance!r} does not match the expected form {value}"
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         words = {
@@ -359,6 +347,30 @@ def _components(doc: Document, catalog: Catalog, base: str, components: Any) -> 
             )
 
 
+def _form_fields(doc: Document, system_base: str) -> Iterator[DocError]:
+    """What the schema's patterns let through: a trailing newline (``$`` matches before it),
+    a date that does not exist, a filing number on a system that is never filed."""
+    spec = doc.spec
+    system = spec.get("system", {}) if system_base == "/spec/system" else spec
+    texts = [(f"{system_base}/filing_number", system.get("filing_number")),
+             ("/spec/contact/phone", spec.get("contact", {}).get("phone"))]
+    for path, value in texts:
+        if isinstance(value, str) and value != value.strip():
+            yield _err(doc, path, f"{value!r} has a line break or space around it; write the "
+                       "value alone on one line")
+    if "filing_number" in system and system.get("mlps_level") == 1:
+        yield _err(doc, f"{system_base}/filing_number",
+                   "a level-1 system is not filed with public security (备案 is for level 2 and "
+                   "above); remove filing_number or correct mlps_level")
+    lease = spec.get("lease_until")
+    if isinstance(lease, str):
+        try:
+            dt.date.fromisoformat(lease)
+        except ValueError:
+            yield _err(doc, "/spec/lease_until", f"{lease!r} is not a date that exists; write "
+                       "YYYY-MM-DD")
+
+
 @check("Department")
 def _department(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     parent = doc.spec.get("parent")
@@ -377,36 +389,12 @@ def _room(doc: Document, catalog: Catalog) -> Iterator[DocError]:
 @check("System")
 def _system(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     spec = doc.spec
+    yield from _form_fields(doc, "/spec")
     yield from _ref(doc, catalog, "/spec/department", "Department", spec.get("department"))
     hosted = spec.get("hosted_in", "")
     if not hosted.startswith("cloud:"):
         yield from _ref(doc, catalog, "/spec/hosted_in", "MachineRoom", hosted)
     yield from _components(doc, catalog, "/spec/components", spec.get("components"))
-    yield from _form_fields(doc, "/spec")
-
-
-def _form_fields(doc: Document, system_base: str) -> Iterator[DocError]:
-    """What the schema's patterns let through: a trailing newline (``$`` matches before it),
-    a date that does not exist, a filing number on a system that is never filed."""
-    spec = doc.spec
-    system = spec.get("system", {}) if system_base == "/spec/system" else spec
-    texts = [(f"{system_base}/filing_number", system.get("filing_number"), FILING_NUMBER_PATTERN),
-             ("/spec/contact/phone", spec.get("contact", {}).get("phone"), PHONE_PATTERN)]
-    for path, value, pattern in texts:
-        if isinstance(value, str) and not re.fullmatch(pattern.strip("^$"), value):
-            yield _err(doc, path, f"{value!r} has a line break or space around it; write the "
-                       "value alone on one line")
-    if "filing_number" in system and system.get("mlps_level") == 1:
-        yield _err(doc, f"{system_base}/filing_number",
-                   "a level-1 system is not filed with public security (备案 is for level 2 and "
-                   "above); remove filing_number or correct mlps_level")
-    lease = spec.get("lease_until")
-    if isinstance(lease, str):
-        try:
-            dt.date.fromisoformat(lease)
-        except ValueError:
-            yield _err(doc, "/spec/lease_until", f"{lease!r} is not a date that exists; write "
-                       "YYYY-MM-DD")
 
 
 @check("Waiver")
@@ -474,6 +462,7 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     spec = doc.spec
     yield from _ref(doc, catalog, "/spec/department", "Department", spec.get("department"))
     yield from _ref(doc, catalog, "/spec/platform", "Platform", spec.get("platform"))
+    yield from _form_fields(doc, "/spec/system")
     yield from _components(
         doc, catalog, "/spec/system/components", spec.get("system", {}).get("components")
     )
@@ -554,4 +543,3 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
                 f"<name>-1..<name>-<count>: {', '.join(sorted(instances)) or 'none'})",
             )
     yield from _unique_names(doc, spec.get("users", []), "/spec/users", "user")
-    yield from _form_fields(doc, "/spec/system")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from govcloud.check import run_check
 from govcloud.cli.app import app
+from govcloud.documents import Catalog, Document
 from govcloud.errors import InputError
 from govcloud.loader import load_text
 from govcloud.policy import load_policies
@@ -21,6 +22,7 @@ from govcloud.requests_template import (
     TEXTS,
     RequestForm,
     close_matches,
+    functions,
     new_request,
     reader_language,
 )
@@ -316,3 +318,25 @@ def test_scoped_check_names_a_missing_path(tmp_path):
     errors = json.loads(result.stdout)["errors"]
     assert [e["file"] for e in errors] == [str(missing)]
     assert "no such file" in errors[0]["message"]
+
+
+def _doc(kind, id_, spec):
+    body = {"apiVersion": "govcloud/v1", "kind": kind, "metadata": {"id": id_}, "spec": spec}
+    return Document(kind, id_, body, "inventory.yaml", 1)
+
+
+def test_function_vocabulary_from_function_documents(inventory):
+    """With Function documents (a controlled vocabulary), the choice comes from them: never one
+    built once by the province, never one the department runs under another spelling."""
+    docs = [d for d in inventory.documents if d.kind != "System"]
+    docs += [
+        _doc("Function", "approval", {"name": "Approval", "synonyms": ["审批"]}),
+        _doc("Function", "registry", {"name": "Registry"}),
+        _doc("Function", "government-services",
+             {"name": "One-stop services", "built_once_at": "province"}),
+        _doc("System", "s1", {"department": "prov-health", "function": " 审批 "}),
+    ]
+    catalog = Catalog(docs)
+    assert functions(catalog) == ["approval", "registry"]
+    text = new_request(catalog, RequestForm("prov-health", "gov-external-cloud"), TODAY)
+    assert load_text(text, "x.yaml").documents[0].body["spec"]["system"]["function"] == "registry"
