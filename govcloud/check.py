@@ -68,12 +68,13 @@ def run_check(
 
 def in_request_scope(validated: Validated, findings: list[Finding], errors: list[DocError]
                      ) -> tuple[list[Finding], list[DocError]]:
-    """Findings on documents of the request files, and errors in those files (or in no file:
-    unreadable input)."""
+    """Findings on documents of the request files, and errors in those files; input errors
+    always (a missing PATH, an unreadable file: the exit code is 2, the reason must show)."""
     files = validated.request_files
     targets = {d.ref for d in validated.catalog.documents if d.file in files}
+    unreadable = set(validated.input_errors)
     return ([f for f in findings if f.target in targets],
-            [e for e in errors if e.file is None or e.file in files])
+            [e for e in errors if e.file is None or e.file in files or e in unreadable])
 
 
 def _rank(severity: str) -> int:

@@ -28,6 +28,15 @@ COMPONENT_SLOTS = ["cpu", "os", "database", "middleware", "server", "storage"]
 # Administrative levels that may build a function once for everyone below them (统建).
 BUILT_ONCE_LEVELS = ["province", "prefecture"]
 SEVERITIES = ["critical", "high", "medium", "low"]
+# 等保备案证明编号 (the MLPS filing certificate number the public-security organ issues): 11 digits
+# (the first six of the accepting organ's code, GA 380, i.e. its administrative division; then
+# the filing unit's number there), a hyphen, 5 digits (the filed system's number; in practice
+# the filing year's last two digits and a sequence). Example: 39010099999-26001.
+FILING_NUMBER_PATTERN = "^[1-9][0-9]{10}-[0-9]{5}$"
+# A Chinese contact number: a mobile (11 digits, 1[3-9]...) or a landline with its area code
+# (0 + 2-3 digits, optional hyphen, 7-8 digits, optional -extension); optional +86 prefix.
+PHONE_PATTERN = "^(\\+86[ -]?)?(1[3-9][0-9]{9}|0[1-9][0-9]{1,2}-?[0-9]{7,8}(-[0-9]{1,6})?)$"
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # Who may sign or approve what (三员 and the approvers of 逐级审批). One key holds one role.
 ROLES = ["department", "ops", "security", "audit", "evidence"]
 
@@ -67,6 +76,12 @@ _SYSTEM_FIELDS = {
     "network_zone": {"enum": ZONES},
     "components": _COMPONENTS,
     "personal_data": {"type": "boolean"},
+    "filing_number": {
+        "type": "string",
+        "pattern": FILING_NUMBER_PATTERN,
+        "description": "an MLPS filing certificate number (等保备案证明编号): write 11 digits, "
+        "'-', 5 digits, as on the certificate, e.g. 39010099999-26001",
+    },
 }
 
 _RULE = _obj(
@@ -187,6 +202,21 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
                 _SYSTEM_FIELDS,
             ),
             "replaces": {"type": "array", "items": _ID, "uniqueItems": True},
+            # who answers for the request (the form's 联系人), and when the lease ends (租用期限)
+            "contact": _obj(
+                ["name"],
+                {
+                    "name": _TEXT,
+                    "phone": {
+                        "type": "string",
+                        "pattern": PHONE_PATTERN,
+                        "description": "a phone number: write a mobile (13812345678) or a "
+                        "landline with its area code (0391-12345678), digits only",
+                    },
+                    "email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$"},
+                },
+            ),
+            "lease_until": {"type": "string", "pattern": DATE_PATTERN},
             "quotas": {
                 "type": "object",
                 "additionalProperties": False,

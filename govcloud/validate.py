@@ -6,6 +6,7 @@ documents, returning only valid ones in the catalog and every problem as a ``Doc
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import ipaddress
 import os
@@ -255,6 +256,8 @@ def describe(error: ValidationError) -> tuple[str, str]:
             return path, f"{instance!r} is not a 6-digit administrative division code"
         if value.startswith("^[0-9]{4}-"):
             return path, f"{instance!r} is not a date; write YYYY-MM-DD"
+        if isinstance(schema, dict) and schema.get("description"):  # says what to write
+            return path, f"{instance!r} is not {schema['description']}"
         return path, f"{instance!r} does not match the expected form {value}"
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         words = {
@@ -368,6 +371,30 @@ def _components(doc: Document, catalog: Catalog, base: str, components: Any) -> 
             )
 
 
+def _form_fields(doc: Document, system_base: str) -> Iterator[DocError]:
+    """What the schema's patterns let through: a trailing newline (``$`` matches before it),
+    a date that does not exist, a filing number on a system that is never filed."""
+    spec = doc.spec
+    system = spec.get("system", {}) if system_base == "/spec/system" else spec
+    texts = [(f"{system_base}/filing_number", system.get("filing_number")),
+             ("/spec/contact/phone", spec.get("contact", {}).get("phone"))]
+    for path, value in texts:
+        if isinstance(value, str) and value != value.strip():
+            yield _err(doc, path, f"{value!r} has a line break or space around it; write the "
+                       "value alone on one line")
+    if "filing_number" in system and system.get("mlps_level") == 1:
+        yield _err(doc, f"{system_base}/filing_number",
+                   "a level-1 system is not filed with public security (备案 is for level 2 and "
+                   "above); remove filing_number or correct mlps_level")
+    lease = spec.get("lease_until")
+    if isinstance(lease, str):
+        try:
+            dt.date.fromisoformat(lease)
+        except ValueError:
+            yield _err(doc, "/spec/lease_until", f"{lease!r} is not a date that exists; write "
+                       "YYYY-MM-DD")
+
+
 @check("Department")
 def _department(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     parent = doc.spec.get("parent")
@@ -386,6 +413,7 @@ def _room(doc: Document, catalog: Catalog) -> Iterator[DocError]:
 @check("System")
 def _system(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     spec = doc.spec
+    yield from _form_fields(doc, "/spec")
     yield from _ref(doc, catalog, "/spec/department", "Department", spec.get("department"))
     hosted = spec.get("hosted_in", "")
     if not hosted.startswith("cloud:"):
@@ -465,6 +493,7 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     spec = doc.spec
     yield from _ref(doc, catalog, "/spec/department", "Department", spec.get("department"))
     yield from _ref(doc, catalog, "/spec/platform", "Platform", spec.get("platform"))
+    yield from _form_fields(doc, "/spec/system")
     yield from _components(
         doc, catalog, "/spec/system/components", spec.get("system", {}).get("components")
     )

@@ -226,7 +226,7 @@ def _register_subcommands() -> None:
     import importlib
 
     for module_name in ("consolidation_cmd", "provision_cmd", "harden_cmd", "devcloud_cmd",
-                        "log_cmd", "audit_cmd"):
+                        "log_cmd", "audit_cmd", "new_cmd"):
         try:
             module = importlib.import_module(f"govcloud.cli.{module_name}")
         except ModuleNotFoundError as exc:
