@@ -199,6 +199,8 @@ def schema_errors(doc: Document) -> list[DocError]:
     for path, message in described:
         if message.startswith("missing required field") and message.split("'")[1] in guessed:
             continue
+        if doc.kind == "Waiver":  # say what an invalid waiver means, as governance errors do
+            message += "; until fixed this waiver waives nothing"
         out.append(DocError(doc.file, doc.line_of(path), path, f"{doc.ref}: {message}"))
         if len(out) >= MAX_ERRORS_PER_DOCUMENT:
             break

@@ -40,6 +40,11 @@ metadata: {id: kylin-v10}
 spec: {category: os, vendor: Kylin Software, product: Kylin V10, origin: domestic}
 ---
 apiVersion: govcloud/v1
+kind: Image
+metadata: {id: kylin-v10-sp3}
+spec: {os: kylin-v10}
+---
+apiVersion: govcloud/v1
 kind: Role
 metadata: {id: ciso}
 spec: {role: security, holder: Chief Security Officer, account: c.s.officer}

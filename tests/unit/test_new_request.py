@@ -280,7 +280,7 @@ def test_form_fields_accepted(tmp_path):
     ('    filing_number: "39010099999-26001 "\n', "", "/spec/system/filing_number",
      "等保备案证明编号"),
     ("    filing_number: |\n      39010099999-26001\n", "", "/spec/system/filing_number",
-     "line break"),  # `$` matches before a final newline: the pattern alone lets it through
+     "等保备案证明编号"),  # a final newline: patterns match the whole string (validate.py)
     # contact and lease
     ("", '  contact: {phone: "13812345678"}\n', "/spec/contact", "missing required field"),
     ("", '  contact: {name: 张伟, phone: "138-1234-5678"}\n', "/spec/contact/phone",
@@ -288,7 +288,7 @@ def test_form_fields_accepted(tmp_path):
     ("", '  contact: {name: 张伟, phone: "1381234567"}\n', "/spec/contact/phone",
      "phone number"),
     ("", '  contact: {name: 张伟, phone: "13812345678\\n"}\n', "/spec/contact/phone",
-     "line break"),
+     "phone number"),
     ("", '  lease_until: "2027-02-30"\n', "/spec/lease_until", "not a date that exists"),
     ("", "  lease_until: 2027-06-30 12:00\n", "/spec/lease_until", "not a date"),
     ("", '  lease_until: "30/06/2027"\n', "/spec/lease_until", "not a date"),
