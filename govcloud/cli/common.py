@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from govcloud.errors import GovcloudError, InputError
+from govcloud.errors import ExecutionError, GovcloudError, InputError, IntegrityError
 from govcloud.fsutil import write_atomic
 from govcloud.model import FAIL_ON_CHOICES
 
@@ -21,6 +21,15 @@ FORMATS = ("table", "json", "sarif", "junit", "html", "markdown")
 
 class Settings:
     debug = False
+    audit_key: Path | None = None  # --audit-key (else $GOVCLOUD_AUDIT_KEY)
+    audit_log: Any = None  # the AuditLog checked before the running command's work
+
+
+# Commands that append to the audit log (by function name): before their work, the configured
+# audit key is loaded and the log checked, so a key that is missing, unreadable or locked (exit
+# 3) or a log that cannot be extended (exit 4) stops them before they do anything.
+RECORDED_COMMANDS = frozenset({"check", "consolidation", "harden", "audit", "approve", "apply",
+                               "drift", "destroy"})
 
 
 def fail(message: str, code: int) -> None:
@@ -34,6 +43,8 @@ def command(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            if fn.__name__ in RECORDED_COMMANDS:
+                prepare_audit_log()
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
@@ -93,14 +104,61 @@ def wants_color(output: Path | None) -> bool:
     return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def record(command_name: str, inputs: list[Path], result: object) -> None:
-    """Append the command to the audit log; a log that cannot be written is said, loudly."""
-    from govcloud.auditlog import append
+def prepare_audit_log() -> None:
+    """Fail closed: load the configured audit key (KeyUnusable, exit 3) and check that the log
+    can be extended (IntegrityError, exit 4) before the command does anything."""
+    from govcloud.auditlog import AuditLog
 
+    Settings.audit_log = None
+    log = AuditLog.from_env(key_path=Settings.audit_key)
     try:
-        append(command_name, inputs, result)
+        log.check()
+    except OSError as exc:
+        if log.key is not None:
+            raise ExecutionError(f"cannot read the audit log {log.path}: {exc.strerror or exc}",
+                                 hint="fix the state folder; nothing was done") from exc
+        note(f"govcloud: warning: cannot read the audit log ({exc.strerror or exc})")
+    Settings.audit_log = log
+
+
+def audit_log() -> Any:
+    """The AuditLog this command appends to (the one checked before its work)."""
+    from govcloud.auditlog import AuditLog, default_log_path
+
+    log = Settings.audit_log
+    if log is None or log.path != default_log_path():
+        log = Settings.audit_log = AuditLog.from_env(key_path=Settings.audit_key)
+    return log
+
+
+def append_entry(command_name: str, inputs: dict[str, str], result_sm3: str) -> Any:
+    """Append one entry. With an audit key configured, a log that cannot be written stops the
+    command (exit 3; 4 when it no longer matches its head); without one it is said, loudly."""
+    log = audit_log()
+    try:
+        entry = log.append(command_name, inputs, result_sm3)
+    except IntegrityError:
+        raise
     except (OSError, GovcloudError) as exc:
+        if log.key is not None:
+            if isinstance(exc, GovcloudError):
+                raise
+            raise ExecutionError(f"audit log {log.path} not written: {exc.strerror or exc}",
+                                 hint="fix the state folder") from exc
         note(f"govcloud: warning: audit log not written ({exc}); fix the state folder")
+        return None
+    finally:
+        for message in log.notes:
+            note(f"govcloud: audit log: {message}")
+        log.notes.clear()
+    return entry
+
+
+def record(command_name: str, inputs: list[Path], result: object) -> None:
+    """Append the command to the audit log (SM3 of its input files and of its result)."""
+    from govcloud.auditlog.log import canonical, input_digests, sm3_hex
+
+    append_entry(command_name, input_digests(inputs), sm3_hex(canonical(result)))
 
 
 def note(message: str) -> None:

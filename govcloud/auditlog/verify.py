@@ -1,0 +1,256 @@
+"""Verify the audit log: the chain, and with the audit public key its checkpoints, its signed
+head and its witnesses (see the package docstring and docs/audit-log.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from govcloud.auditlog.head import Head, read_head, record_problem
+from govcloud.auditlog.log import (
+    GENESIS,
+    LEGACY_CHECKPOINT_EVERY,
+    _new_sm3,
+    as_verify_key,
+    sm3_hex,
+)
+from govcloud.auditlog.witness import Witness, latest
+from govcloud.errors import InputError, IntegrityError
+from govcloud.fsutil import read_regular
+from govcloud.signing import VerifyKey
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    entries: int
+    checkpoints: int
+    problem: str | None  # the first bad entry, in words; None when intact
+    line: int | None = None
+    head_checked: bool = False
+    witness_checked: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass
+class _Walk:
+    lines: int = 0
+    checkpoints: int = 0
+    last_hash: str = GENESIS
+    problem: str | None = None
+    line: int | None = None
+    ends: dict[int, tuple[int, str]] | None = None  # seq -> (end byte, SM3) of wanted lines
+
+
+def verify(path: Path, public_key: Any = None, witnesses: Sequence[Witness] = ()) -> VerifyResult:
+    """Walk the chain; with a public key also check checkpoints (required at the head's
+    interval), every line's shape, the signed head and the witnesses' latest head."""
+    key = as_verify_key(public_key)
+    head_path = path.with_name(path.name + ".head")
+    pending_path = path.with_name(path.name + ".head.next")
+    try:
+        data = read_regular(path)
+    except FileNotFoundError:
+        return _missing(path, head_path, witnesses, key)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}",
+                         hint="pass the audit log (a regular file)") from exc
+    notes: list[str] = []
+    head = pending = None
+    if key is not None:
+        try:
+            head = read_head(head_path)
+            pending = read_head(pending_path)
+        except IntegrityError as exc:
+            return VerifyResult(0, 0, exc.message)
+        if head is None:
+            return VerifyResult(0, 0, f"no signed head {head_path.name}: the end of the log "
+                                "cannot be checked (deleted?)")
+        problem = head.problem(key)
+        if problem:
+            return VerifyResult(0, 0, f"the signed head {problem}")
+    elif head_path.exists():
+        notes.append(f"the log has a signed head ({head_path.name}): pass --key to check it and "
+                     "the checkpoints")
+    witnessed = latest(witnesses, path) if witnesses else None
+    if witnessed is not None and key is not None:
+        problem = record_problem(key, witnessed[0].record)
+        if problem:
+            return VerifyResult(0, 0, f"the {witnessed[1]} holds a head of this log that "
+                                f"{problem} (the witness was tampered with)")
+    wanted = {h.seq for h in (head, pending, witnessed[0] if witnessed else None) if h}
+    first = head.first if head is not None else 1
+    every = int(head.record.get("every", LEGACY_CHECKPOINT_EVERY)) if head is not None else 0
+    complete = data.rfind(b"\n") + 1
+    lines = data[:complete].split(b"\n")
+    lines.pop()
+    walk = _walk(lines, key, first, every, wanted)
+    if walk.problem is not None:
+        return VerifyResult(walk.lines, walk.checkpoints, walk.problem, walk.line)
+    if complete < len(data):
+        notes.append(f"a torn last line ({len(data) - complete} bytes, a crash mid-write) is "
+                     "not an entry and was ignored")
+    assert walk.ends is not None
+    if head is None:
+        return _with_witness(walk, witnessed, None, notes)
+    problem = _against(head, walk, "the signed head")
+    if problem is not None and pending is not None and pending.seq > head.seq:
+        assert key is not None
+        if pending.problem(key) is None and _against(pending, walk, "the pending head") is None:
+            notes.append(f"the last append (seq {pending.seq}) was interrupted before its head "
+                         "was replaced; its pending head is signed and matches")
+            head, problem = pending, None
+    if problem is None and head.size is not None and head.size < complete:
+        problem = (f"{walk.lines - head.seq} line(s) after the signed head (seq {head.seq}) "
+                   "that no signature vouches for")
+    if problem is not None:
+        return VerifyResult(walk.lines, walk.checkpoints, problem, min(head.seq, walk.lines) + 1)
+    return _with_witness(walk, witnessed, head, notes)
+
+
+def _against(head: Head, walk: _Walk, what: str) -> str | None:
+    assert walk.ends is not None
+    found = walk.ends.get(head.seq)
+    if found is None:
+        return (f"the log ends at seq {walk.lines}, but {what} says seq {head.seq} "
+                "(entries were cut off, or an older copy was put back)")
+    end, digest = found
+    if digest != head.hash:
+        return f"seq {head.seq} is not the line {what} signed (the log was rewritten)"
+    if head.size is not None and end != head.size:
+        return (f"seq {head.seq} ends at byte {end}, but {what} says byte {head.size} "
+                "(lines were changed before it)")
+    if walk.lines > head.seq and head.size is None:
+        return (f"{walk.lines - head.seq} line(s) after {what} (seq {head.seq}) that no "
+                "signature vouches for")
+    return None
+
+
+def _with_witness(walk: _Walk, witnessed: tuple[Head, str] | None, head: Head | None,
+                  notes: list[str]) -> VerifyResult:
+    checked = head is not None
+    if witnessed is None:
+        return VerifyResult(walk.lines, walk.checkpoints, None, None, checked, False,
+                            tuple(notes))
+    seen, where = witnessed
+    assert walk.ends is not None
+    found = walk.ends.get(seen.seq)
+    if found is None:
+        problem = (f"the {where} saw this log at seq {seen.seq}, but it ends at seq "
+                   f"{walk.lines}: an older copy of the log (and head) was put back, or the end "
+                   "was cut off")
+        return VerifyResult(walk.lines, walk.checkpoints, problem, walk.lines)
+    if found[1] != seen.hash or (seen.size is not None and found[0] != seen.size):
+        problem = (f"seq {seen.seq} is not the line the {where} saw: the log was rewritten "
+                   "(and signed again)")
+        return VerifyResult(walk.lines, walk.checkpoints, problem, seen.seq)
+    return VerifyResult(walk.lines, walk.checkpoints, None, None, checked, True, tuple(notes))
+
+
+def _missing(path: Path, head_path: Path, witnesses: Sequence[Witness],
+             key: VerifyKey | None) -> VerifyResult:
+    if head_path.exists() or head_path.is_symlink():
+        return VerifyResult(0, 0, f"the log is missing, but its signed head {head_path.name} "
+                            "is there: the log was deleted")
+    witnessed = latest(witnesses, path) if witnesses else None
+    if witnessed is not None:
+        return VerifyResult(0, 0, f"the log is missing, but the {witnessed[1]} saw it at seq "
+                            f"{witnessed[0].seq}: log and head were deleted")
+    raise InputError(f"cannot read {path}: no such file", hint="check the path (no log, no "
+                     "head and no witness record: nothing was ever logged there)")
+
+
+def _walk(lines: list[bytes], key: VerifyKey | None, first: int, every: int,
+          wanted: set[int]) -> _Walk:
+    """The hot loop of `log verify` (bench/audit.py). Lines are canonical JSON (sorted keys, no
+    spaces), so seq and prev are read straight from the bytes; every byte of every line is
+    still covered by the next line's hash or by the signed head. Only checkpoints (signed) are
+    fully parsed; a line that fails the fast checks is parsed for the message."""
+    strict = key is not None
+    expected_prev = GENESIS.encode()
+    checkpoints = 0
+    new_sm3 = _new_sm3
+    ends: dict[int, tuple[int, str]] = {}
+    offset = 0
+    last = len(lines)
+    for number, raw in enumerate(lines, start=1):
+        number_bytes = b"%d" % number
+        at_seq = raw.rfind(b'"seq":') + 6
+        at_prev = raw.rfind(b'"prev":"') + 8
+        end = at_seq + len(number_bytes)
+        if not (at_seq >= 6 and at_prev >= 8 and raw.startswith(number_bytes, at_seq)
+                and raw[end:end + 1] in (b",", b"}")
+                and raw[at_prev:at_prev + 64] == expected_prev
+                and raw[at_prev + 64:at_prev + 65] == b'"'
+                and raw[:2] == b'{"' and raw[-1:] == b"}"):
+            return _Walk(number - 1, checkpoints, expected_prev.decode(),
+                         _diagnose(raw, number), number, ends)
+        is_checkpoint = b'"type":"checkpoint"' in raw
+        if strict:
+            due = every > 0 and number % every == 1 and number > every and number > first
+            if due != is_checkpoint:
+                message = (f"line {number}: a signed checkpoint is required here (every "
+                           f"{every} lines) and is missing: lines were rewritten"
+                           if due else f"line {number}: a checkpoint out of place")
+                return _Walk(number - 1, checkpoints, "", message, number, ends)
+            if not is_checkpoint and not raw.startswith(b'{"actor":'):
+                return _Walk(number - 1, checkpoints, "", f"line {number} is not a log entry",
+                             number, ends)
+        if is_checkpoint:
+            checkpoints += 1
+            if key is not None:
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    entry = None
+                problem = (record_problem(key, entry) if isinstance(entry, dict)
+                           else "is not JSON")
+                if problem is not None:
+                    return _Walk(number - 1, checkpoints, "", f"line {number} (seq {number}): "
+                                 f"checkpoint signature does not verify ({problem})", number, ends)
+        digest = new_sm3()
+        digest.update(raw)
+        hexed = digest.hexdigest()
+        expected_prev = hexed.encode()
+        offset += len(raw) + 1
+        if number in wanted or number == last:
+            ends[number] = (offset, hexed)
+    ends[0] = (0, GENESIS)
+    return _Walk(last, checkpoints, expected_prev.decode(), None, None, ends)
+
+
+def _diagnose(raw: bytes, number: int) -> str:
+    seq, prev = _seq_prev(raw)
+    if seq is None or prev is None or raw[:2] != b'{"' or raw[-1:] != b"}":
+        return f"line {number} is not a log entry"
+    if seq != number:
+        return (f"line {number}: sequence {seq}, expected {number} (a line was deleted, "
+                "inserted or moved)")
+    return f"line {number} (seq {seq}): hash chain broken (this or the previous line was changed)"
+
+
+_DIGITS = re.compile(rb"[0-9]+(?=[,}])")
+_HEX64 = re.compile(rb'[0-9a-f]{64}(?=")')
+
+
+def _seq_prev(raw: bytes) -> tuple[int | None, bytes | None]:
+    """``seq`` and ``prev`` of a canonical line, from the *last* occurrence of each key.
+
+    Canonical lines sort their keys, and nothing after "prev" or "seq" can hold an unescaped
+    quote, so the last occurrence is the entry's own field, never a look-alike inside ``inputs``.
+    """
+    at = raw.rfind(b'"seq":')
+    seq = _DIGITS.match(raw, at + 6) if at >= 0 else None
+    at = raw.rfind(b'"prev":"')
+    prev = _HEX64.match(raw, at + 8) if at >= 0 else None
+    return (int(seq.group()) if seq else None), (prev.group() if prev else None)
+
+
+__all__ = ["VerifyResult", "sm3_hex", "verify"]
