@@ -407,9 +407,12 @@ class AuditLog:
                 f"{self.path} is {size} bytes, but {what} says the log ends at byte {end} "
                 f"(seq {seq}): entries were cut off or the file was shortened",
                 hint="the log was modified; keep it as evidence and investigate")
-        line = _line_ending_at(fd, end)
         if end > 0 and os.pread(fd, 1, end - 1) != b"\n":
-            line = b""
+            raise IntegrityError(
+                f"{self.path}: no line ends at byte {end}, where {what} says seq {seq} ends: "
+                "the log was rewritten", hint="keep it as evidence and investigate; govcloud "
+                "does not sign over it")
+        line = _line_ending_at(fd, end)
         found_seq = _seq_of(line) if line else 0
         found_hash = sm3_hex(line) if line else GENESIS
         if found_seq != seq or found_hash != digest:
@@ -483,6 +486,8 @@ class AuditLog:
         fsynced), then the head is replaced and the witnesses told; a crash at any point leaves
         a log that the next append either finishes (pending head) or sets a torn line aside."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not os.path.lexists(self.path):
+            self._tail(None)  # a signed log that is gone is refused, not started afresh
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
                          | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)

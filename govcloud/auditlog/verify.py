@@ -100,22 +100,20 @@ def verify(path: Path, public_key: Any = None, witnesses: Sequence[Witness] = ()
     assert walk.ends is not None
     if head is None:
         return _with_witness(walk, witnessed, None, notes)
-    problem = _against(head, walk, "the signed head")
+    problem = _against(head, walk, "the signed head", complete)
     if problem is not None and pending is not None and pending.seq > head.seq:
         assert key is not None
-        if pending.problem(key) is None and _against(pending, walk, "the pending head") is None:
+        if (pending.problem(key) is None
+                and _against(pending, walk, "the pending head", complete) is None):
             notes.append(f"the last append (seq {pending.seq}) was interrupted before its head "
                          "was replaced; its pending head is signed and matches")
             head, problem = pending, None
-    if problem is None and head.size is not None and head.size < complete:
-        problem = (f"{walk.lines - head.seq} line(s) after the signed head (seq {head.seq}) "
-                   "that no signature vouches for")
     if problem is not None:
         return VerifyResult(walk.lines, walk.checkpoints, problem, min(head.seq, walk.lines) + 1)
     return _with_witness(walk, witnessed, head, notes)
 
 
-def _against(head: Head, walk: _Walk, what: str) -> str | None:
+def _against(head: Head, walk: _Walk, what: str, complete: int) -> str | None:
     assert walk.ends is not None
     found = walk.ends.get(head.seq)
     if found is None:
@@ -127,7 +125,7 @@ def _against(head: Head, walk: _Walk, what: str) -> str | None:
     if head.size is not None and end != head.size:
         return (f"seq {head.seq} ends at byte {end}, but {what} says byte {head.size} "
                 "(lines were changed before it)")
-    if walk.lines > head.seq and head.size is None:
+    if walk.lines > head.seq:
         return (f"{walk.lines - head.seq} line(s) after {what} (seq {head.seq}) that no "
                 "signature vouches for")
     return None

@@ -33,7 +33,7 @@ from govcloud.cli.common import (
     record,
 )
 from govcloud.documents import Document
-from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, InputError
+from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, GovcloudError, InputError
 from govcloud.fsutil import write_atomic
 from govcloud.provision.desired import Resource, desired_state
 from govcloud.provision.plan import Plan, diff, render_plan
@@ -381,6 +381,8 @@ def register(app: typer.Typer) -> None:
         refresh = bool(saved["refresh"]) if saved else True
         targets = _targets(validated, requests, os_cloud)
         planned = []
+        writing = False  # between the intent entry and the end of the writes
+        results: dict[str, Any] = {}
         try:
             for target in targets:
                 planned.append(_plan_one(target, validated, refresh=refresh))
@@ -394,7 +396,10 @@ def register(app: typer.Typer) -> None:
                 return
             _show(planned, "table", doc_paths, refresh) if sys.stdout.isatty() else None
             _confirm(yes or saved is not None and yes, "apply these changes")
-            results: dict[str, Any] = {}
+            # Two entries: the intent before the first write, the outcome after (or the failure).
+            record("apply (intent)", doc_paths, {p.target.cloud: {
+                "plan": p.plan.summary(), "fingerprint": p.plan.fingerprint} for p in planned})
+            writing = True
             for p in planned:
                 original = p.plan  # _execute re-plans if it has to resume
                 counts = original.counts
@@ -410,7 +415,13 @@ def register(app: typer.Typer) -> None:
                 results[p.target.cloud] = {"plan": original.summary(),
                                            "fingerprint": original.fingerprint,
                                            "writes": p.cloud.counter.writes}
+            writing = False
             record("apply", doc_paths, results)
+        except (GovcloudError, KeyboardInterrupt) as exc:
+            if writing:
+                record("apply (failed)", doc_paths, {"done": results,
+                                                     "error": type(exc).__name__})
+            raise
         finally:
             for p in planned:
                 p.cloud.close()
