@@ -87,7 +87,9 @@ def verify(path: Path, public_key: Any = None, witnesses: Sequence[Witness] = ()
                                 f"{problem} (the witness was tampered with)")
     wanted = {h.seq for h in (head, pending, witnessed[0] if witnessed else None) if h}
     first = head.first if head is not None else 1
-    every = int(head.record.get("every", LEGACY_CHECKPOINT_EVERY)) if head is not None else 0
+    every = head.record.get("every", LEGACY_CHECKPOINT_EVERY) if head is not None else 0
+    if head is not None and (not isinstance(every, int) or every < 2):
+        return VerifyResult(0, 0, f"the signed head names checkpoint interval {every!r}")
     complete = data.rfind(b"\n") + 1
     lines = data[:complete].split(b"\n")
     lines.pop()
@@ -169,15 +171,15 @@ def _walk(lines: list[bytes], key: VerifyKey | None, first: int, every: int,
           wanted: set[int]) -> _Walk:
     """The hot loop of `log verify` (bench/audit.py). Lines are canonical JSON (sorted keys, no
     spaces), so seq and prev are read straight from the bytes; every byte of every line is
-    still covered by the next line's hash or by the signed head. Only checkpoints (signed) are
-    fully parsed; a line that fails the fast checks is parsed for the message."""
+    still covered by the next line's hash or by the signed head. With a key, a line where a
+    checkpoint is due must be one (parsed, its signature checked) and every other line must be
+    an entry (``{"actor":...}``); a line that fails the fast checks is parsed for the message."""
     strict = key is not None
     expected_prev = GENESIS.encode()
     checkpoints = 0
     new_sm3 = _new_sm3
-    ends: dict[int, tuple[int, str]] = {}
-    offset = 0
-    last = len(lines)
+    next_due = _next_due(0, first, every) if strict else -1
+    number = 0
     for number, raw in enumerate(lines, start=1):
         number_bytes = b"%d" % number
         at_seq = raw.rfind(b'"seq":') + 6
@@ -187,41 +189,51 @@ def _walk(lines: list[bytes], key: VerifyKey | None, first: int, every: int,
                 and raw[end:end + 1] in (b",", b"}")
                 and raw[at_prev:at_prev + 64] == expected_prev
                 and raw[at_prev + 64:at_prev + 65] == b'"'
-                and raw[:2] == b'{"' and raw[-1:] == b"}"):
-            return _Walk(number - 1, checkpoints, expected_prev.decode(),
-                         _diagnose(raw, number), number, ends)
-        is_checkpoint = b'"type":"checkpoint"' in raw
+                and raw.startswith(b'{"') and raw.endswith(b"}")):
+            return _Walk(number - 1, checkpoints, "", _diagnose(raw, number), number)
         if strict:
-            due = every > 0 and number % every == 1 and number > every and number > first
-            if due != is_checkpoint:
-                message = (f"line {number}: a signed checkpoint is required here (every "
-                           f"{every} lines) and is missing: lines were rewritten"
-                           if due else f"line {number}: a checkpoint out of place")
-                return _Walk(number - 1, checkpoints, "", message, number, ends)
-            if not is_checkpoint and not raw.startswith(b'{"actor":'):
-                return _Walk(number - 1, checkpoints, "", f"line {number} is not a log entry",
-                             number, ends)
-        if is_checkpoint:
-            checkpoints += 1
-            if key is not None:
-                try:
-                    entry = json.loads(raw)
-                except ValueError:
-                    entry = None
-                problem = (record_problem(key, entry) if isinstance(entry, dict)
-                           else "is not JSON")
+            if number == next_due:
+                assert key is not None
+                problem = _checkpoint_problem(raw, key)
                 if problem is not None:
-                    return _Walk(number - 1, checkpoints, "", f"line {number} (seq {number}): "
-                                 f"checkpoint signature does not verify ({problem})", number, ends)
+                    return _Walk(number - 1, checkpoints, "", f"line {number}: {problem}",
+                                 number)
+                checkpoints += 1
+                next_due = _next_due(number, first, every)
+            elif not raw.startswith(b'{"actor":'):
+                what = ("a checkpoint out of place" if b'"type":"checkpoint"' in raw
+                        else "not a log entry")
+                return _Walk(number - 1, checkpoints, "", f"line {number} is {what}", number)
+        elif b'"type":"checkpoint"' in raw:
+            checkpoints += 1
         digest = new_sm3()
         digest.update(raw)
-        hexed = digest.hexdigest()
-        expected_prev = hexed.encode()
-        offset += len(raw) + 1
-        if number in wanted or number == last:
-            ends[number] = (offset, hexed)
-    ends[0] = (0, GENESIS)
-    return _Walk(last, checkpoints, expected_prev.decode(), None, None, ends)
+        expected_prev = digest.hexdigest().encode()
+    ends: dict[int, tuple[int, str]] = {0: (0, GENESIS)}
+    for seq in {*wanted, number}:
+        if 0 < seq <= number:  # end byte and SM3 of the lines the head and witnesses name
+            ends[seq] = (sum(map(len, lines[:seq])) + seq, sm3_hex(lines[seq - 1]))
+    return _Walk(number, checkpoints, expected_prev.decode(), None, None, ends)
+
+
+def _next_due(after: int, first: int, every: int) -> int:
+    """The first line after ``after`` where a checkpoint is due (log.checkpoint_due)."""
+    seq = after + 1
+    seq += (1 - seq) % every  # the next seq with seq % every == 1
+    while seq <= every or seq <= first:
+        seq += every
+    return seq
+
+
+def _checkpoint_problem(raw: bytes, key: VerifyKey) -> str | None:
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict) or entry.get("type") != "checkpoint":
+        return "a signed checkpoint is due here and is missing: lines were rewritten"
+    problem = record_problem(key, entry)
+    return f"checkpoint signature does not verify ({problem})" if problem else None
 
 
 def _diagnose(raw: bytes, number: int) -> str:

@@ -77,7 +77,7 @@ def test_checkpoints_are_signed_at_the_interval_and_required(tmp_path, keys, sma
     path.write_bytes(b"".join(out))
     assert verify(path).ok  # the chain alone cannot tell
     bad = verify(path, public)
-    assert not bad.ok and "checkpoint is required" in bad.problem and bad.line == 6
+    assert not bad.ok and "checkpoint is due here and is missing" in bad.problem and bad.line == 6
 
 
 def tamper_byte(path):
