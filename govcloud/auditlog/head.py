@@ -27,6 +27,7 @@ from govcloud.fsutil import read_regular
 from govcloud.signing import SigningKey, VerifyKey
 
 MAX_HEAD_BYTES = 64 * 1024
+LEGACY_EVERY = 100  # the checkpoint interval of logs signed before heads named theirs
 
 
 def canonical(obj: Any) -> bytes:
@@ -70,24 +71,30 @@ class Head:
     size: int | None  # None in heads written before the size was recorded
     first: int  # ``from``: first seq written under a key
     record: dict[str, Any]
+    every: int = LEGACY_EVERY  # checkpoint interval (heads from before SM2: 100)
 
     @classmethod
     def from_record(cls, record: Any, where: str) -> Head:
         if not isinstance(record, dict):
             raise IntegrityError(f"{where} is not a signed head",
                                  hint="it was replaced; keep it as evidence and investigate")
-        seq, digest, size, first = (record.get("seq"), record.get("hash"), record.get("size"),
-                                    record.get("from", 1))
-        if (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0
-                or not isinstance(digest, str) or len(digest) != 64
-                or not (size is None or (isinstance(size, int) and size >= 0))
-                or not isinstance(first, int) or first < 1):
-            raise IntegrityError(f"{where}: fields seq, hash, size or from are missing or "
-                                 "malformed", hint="the head was modified; investigate")
-        return cls(seq, digest, size, first, record)
+        seq: Any
+        seq, digest, size, first, every = (record.get("seq"), record.get("hash"),
+                                           record.get("size"), record.get("from", 1),
+                                           record.get("every", LEGACY_EVERY))
+        if (not _count(seq) or not isinstance(digest, str) or len(digest) != 64
+                or not (size is None or _count(size)) or not _count(first) or first < 1
+                or not _count(every) or every < 2):
+            raise IntegrityError(f"{where}: fields seq, hash, size, from or every are missing "
+                                 "or malformed", hint="the head was modified; investigate")
+        return cls(seq, digest, size, first, record, every)
 
     def problem(self, key: VerifyKey) -> str | None:
         return record_problem(key, self.record)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def read_head(path: Path) -> Head | None:

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from govcloud import fsutil, signing
 from govcloud.auditlog.head import (  # canonical: approvals and evidence import it from here
+    LEGACY_EVERY,
     Head,
     canonical,
     head_payload,
@@ -42,8 +43,10 @@ GENESIS = "0" * 64
 # here). The signed head covers every byte anyway; checkpoints vouch for a prefix of the log
 # when the head is lost.
 CHECKPOINT_EVERY = 1000
-LEGACY_CHECKPOINT_EVERY = 100
+LEGACY_CHECKPOINT_EVERY = LEGACY_EVERY
 KEY_ENV = "GOVCLOUD_AUDIT_KEY"
+# The interval of a log that starts now (then fixed: it is in every signed head).
+EVERY_ENV = "GOVCLOUD_AUDIT_CHECKPOINT_EVERY"
 
 
 def _sm3_factory() -> Any:
@@ -91,6 +94,16 @@ def file_digest(path: Path) -> str:
 
 def default_log_path() -> Path:
     return state_dir() / "audit.log"
+
+
+def new_log_interval() -> int:
+    """``$GOVCLOUD_AUDIT_CHECKPOINT_EVERY`` (2 to 100000), else CHECKPOINT_EVERY."""
+    value = os.environ.get(EVERY_ENV, "").strip()
+    if not value:
+        return CHECKPOINT_EVERY
+    if not value.isdigit() or not 2 <= int(value) <= 100_000:
+        raise InputError(f"${EVERY_ENV} is '{value}'", hint="use a whole number from 2 to 100000")
+    return int(value)
 
 
 def checkpoint_due(seq: int, first: int, every: int) -> bool:
@@ -389,11 +402,10 @@ class AuditLog:
                                  "govcloud does not start a new log over a signed head")
         if head.size is None:  # a head from before sizes were signed: find its line
             head = Head(head.seq, head.hash, _legacy_size(fd, head.seq), head.first,
-                        head.record)
+                        head.record, head.every)
         assert head.size is not None
         self._match(fd, size, head.seq, head.hash, head.size, "its signed head")
-        every = int(head.record.get("every", LEGACY_CHECKPOINT_EVERY))
-        tail = Tail(head.seq, head.hash, head.size, head.first, every)
+        tail = Tail(head.seq, head.hash, head.size, head.first, head.every)
         if size > head.size:
             tail = self._after_head(fd, size, tail, key)
         if witnessed is not None:
@@ -430,8 +442,7 @@ class AuditLog:
         if (pending is not None and pending.size == size and pending.seq > tail.seq
                 and pending.problem(key) is None):
             self._match(fd, size, pending.seq, pending.hash, size, "the pending head")
-            every = int(pending.record.get("every", tail.every))
-            return Tail(pending.seq, pending.hash, size, pending.first, every,
+            return Tail(pending.seq, pending.hash, size, pending.first, pending.every,
                         roll_forward=pending)
         extra = os.pread(fd, size - tail.size, tail.size)
         if not extra.endswith(b"\n"):
@@ -464,7 +475,7 @@ class AuditLog:
     def _adopt(self, fd: int | None, size: int) -> Tail:
         """A log with no head: new, or kept without a key until now (signed from here on)."""
         if fd is None or size == 0:
-            return Tail(0, GENESIS, 0, 1, CHECKPOINT_EVERY)
+            return Tail(0, GENESIS, 0, 1, new_log_interval())
         data = os.pread(fd, size, 0)
         if b'"type":"checkpoint"' in data or b'"signer":"' in data:
             raise IntegrityError(
@@ -473,7 +484,7 @@ class AuditLog:
                 hint="restore it from a backup or investigate; govcloud does not re-sign a log "
                 "whose head is gone")
         tail = self._unsigned_tail(fd)
-        return Tail(tail.seq, tail.hash, tail.size, tail.seq + 1, CHECKPOINT_EVERY, tail.torn)
+        return Tail(tail.seq, tail.hash, tail.size, tail.seq + 1, new_log_interval(), tail.torn)
 
     # -------------------------------------------------------------- append
 

@@ -13,7 +13,6 @@ from typing import Any
 from govcloud.auditlog.head import Head, read_head, record_problem
 from govcloud.auditlog.log import (
     GENESIS,
-    LEGACY_CHECKPOINT_EVERY,
     _new_sm3,
     as_verify_key,
     sm3_hex,
@@ -87,9 +86,7 @@ def verify(path: Path, public_key: Any = None, witnesses: Sequence[Witness] = ()
                                 f"{problem} (the witness was tampered with)")
     wanted = {h.seq for h in (head, pending, witnessed[0] if witnessed else None) if h}
     first = head.first if head is not None else 1
-    every = head.record.get("every", LEGACY_CHECKPOINT_EVERY) if head is not None else 0
-    if head is not None and (not isinstance(every, int) or every < 2):
-        return VerifyResult(0, 0, f"the signed head names checkpoint interval {every!r}")
+    every = head.every if head is not None else 0
     complete = data.rfind(b"\n") + 1
     lines = data[:complete].split(b"\n")
     lines.pop()
