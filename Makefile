@@ -45,6 +45,8 @@ demo: venv system-deps
 	-OUT=$(OUT) bash scripts/demo/cloud.sh
 	@echo "== hardening (MLPS level-3 baseline) on a fresh Debian 12 target: audit, harden, audit" >&2
 	-OUT=$(OUT) bash scripts/target/demo.sh
+	@echo "== 三员 keys (SM2): signed roles, three approvals of an MLPS 3 request, a signed evidence bundle, tampering caught" >&2
+	-OUT=$(OUT) bash scripts/demo/keys.sh
 	@echo "== audit (documents and the latest hardening results; no cloud): one report for the assessor" >&2
 	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format table
 	-env -u OS_CLOUD $(BIN)/govcloud audit inventory examples/requests --format html --output $(OUT)/audit.html

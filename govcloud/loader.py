@@ -4,13 +4,25 @@ PyYAML composes the node tree (its C parser when available); we build plain data
 ourselves, so that:
 - no Python object is ever constructed from a YAML tag (unknown tags are errors);
 - duplicate keys are errors instead of silently keeping the last one;
-- alias expansion is bounded (a "billion laughs" file fails fast) as is nesting depth;
+- alias expansion is bounded per *file*, before anything is expanded (subtree sizes are
+  computed once per node, so a file of many small alias bombs costs no more than one), as is
+  nesting depth;
+- numbers are finite: ``.nan``, ``.inf``, ``-.Inf`` and floats that overflow to infinity
+  (``1.0e+999``) are refused;
+- no string holds an invisible character: C0/C1 control characters (other than tab and line
+  breaks), bidi overrides and other format characters (zero-width space and joiners, BOM, soft
+  hyphen...) are refused in every key and value; keys also refuse tabs and line breaks;
+- only regular files are read (a FIFO, a device, a socket, or a link to one is refused before a
+  byte is read; see ``fsutil.read_regular``);
 - every JSON Pointer in a document maps back to its line.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +32,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from govcloud.documents import Document, escape_pointer_token
+from govcloud.fsutil import FileTooLargeError, NotRegularFileError, read_regular
 from govcloud.model import DocError
 
 try:  # libyaml's parser is ~10x faster; the pure-Python one is a fine fallback
@@ -39,14 +52,30 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:timestamp": None,
 }
 _CONSTRUCTOR = SafeConstructor()
+_MERGE = "tag:yaml.org,2002:merge"
+
+# Every Unicode control (Cc) and format (Cf) character but tab, LF and CR, plus the line and
+# paragraph separators: invisible, or able to reorder what a terminal or report shows (bidi
+# overrides: "Trojan Source"), or to make two ids look alike. tests/unit/test_loader_hostile.py
+# checks this table against unicodedata.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f"
+    "\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+_KEY_BREAKS = re.compile("[\t\n\r]")
 
 
 @dataclass(frozen=True, slots=True)
 class LoadLimits:
-    """Bounds on hostile input. ``max_nodes`` counts nodes after alias expansion, per document."""
+    """Bounds on hostile input, per file.
+
+    ``max_alias_nodes``: how many nodes alias expansion may add to a file, all its documents
+    together (the nodes written out are bounded by ``max_bytes``). ``max_depth``: nesting.
+    """
 
     max_bytes: int = 10 * 1024 * 1024
-    max_nodes: int = 100_000
+    max_alias_nodes: int = 100_000
     max_depth: int = 64
 
 
@@ -75,18 +104,9 @@ class _Refused(Exception):
 class _Builder:
     def __init__(self, limits: LoadLimits) -> None:
         self.limits = limits
-        self.nodes = 0
         self.lines: dict[str, int] = {}
 
     def build(self, node: yaml.Node, path: str, depth: int) -> Any:
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
-            raise _Refused(
-                node.start_mark.line + 1,
-                path,
-                f"more than {self.limits.max_nodes} nodes after alias expansion "
-                "(an alias bomb?); split the file or raise --max-nodes",
-            )
         if depth > self.limits.max_depth:
             raise _Refused(
                 node.start_mark.line + 1,
@@ -113,7 +133,7 @@ class _Builder:
         explicit: set[str] = set()
         merged: list[yaml.Node] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 merged.append(value_node)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
@@ -121,6 +141,9 @@ class _Builder:
                     key_node.start_mark.line + 1, path, "a mapping key must be a plain scalar"
                 )
             key = str(self._scalar(key_node, path))
+            if _KEY_BREAKS.search(key):
+                raise _Refused(key_node.start_mark.line + 1, path,
+                               f"the key {key!r} holds a tab or line break; keys are one line")
             child = f"{path}/{escape_pointer_token(key)}"
             if key in explicit:
                 first = self.lines.get(child, 0)
@@ -147,19 +170,36 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode):
             raise _Refused(node.start_mark.line + 1, path, "expected a scalar")
         tag = node.tag
-        if tag == "!":  # non-specific tag on a quoted scalar
-            return node.value
+        if tag == "!" or _SCALAR_TAGS.get(tag, "") is None:  # a string, as written
+            return self._text(node, path)
         if tag not in _SCALAR_TAGS:
             raise self._bad_tag(node, path)
-        method = _SCALAR_TAGS[tag]
-        if method is None:
-            return node.value
         try:
-            return getattr(_CONSTRUCTOR, method)(node)
+            value = getattr(_CONSTRUCTOR, str(_SCALAR_TAGS[tag]))(node)
         except (ConstructorError, ValueError) as exc:
             raise _Refused(
                 node.start_mark.line + 1, path, f"bad {tag.rsplit(':', 1)[-1]}: {exc}"
             ) from exc
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Refused(
+                node.start_mark.line + 1, path,
+                f"{node.value!r} is not a finite number (NaN and infinity are refused); "
+                "write a number, or quote it if it is text")
+        return value
+
+    @staticmethod
+    def _text(node: yaml.ScalarNode, path: str) -> str:
+        text: str = node.value
+        bad = _INVISIBLE.search(text)
+        if bad:
+            char = bad.group()
+            raise _Refused(
+                node.start_mark.line + 1, path,
+                f"text holds the invisible character U+{ord(char):04X} "
+                f"({unicodedata.name(char, 'a control character')}) at offset {bad.start()}; "
+                "remove it (control, bidi and zero-width characters can make text read "
+                "differently from what it is)")
+        return text
 
     @staticmethod
     def _bad_tag(node: yaml.Node, path: str) -> _Refused:
@@ -169,6 +209,39 @@ class _Builder:
             f"YAML tag '{node.tag}' is not allowed; govcloud documents are plain YAML "
             "(remove the tag)",
         )
+
+
+class _TooDeep(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("too deep")
+        self.node = node
+
+
+def _expanded_sizes(root: yaml.Node, max_depth: int) -> tuple[int, int]:
+    """(nodes after alias expansion, distinct nodes) of one document, counted as ``_Builder``
+    builds them, in time linear in the distinct nodes: each node's subtree size is computed once
+    (an alias is the same node object as its anchor). A recursive alias ends at ``max_depth``."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > max_depth:
+            raise _TooDeep(node)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE and isinstance(value_node, yaml.SequenceNode):
+                    total += sum(size(item, depth + 1) for item in value_node.value)
+                else:
+                    total += size(value_node, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        sizes[id(node)] = total
+        return total
+
+    return size(root, 0), len(sizes)
 
 
 def _display(path: Path) -> str:
@@ -183,11 +256,29 @@ def load_text(text: str, file: str, limits: LoadLimits | None = None) -> LoadRes
     limits = limits or LoadLimits()
     result = LoadResult(files=[file])
     loader = _Loader(text)
+    added = 0  # nodes alias expansion adds, over the whole file
     try:
         while loader.check_node():
             root = loader.get_node()
             if root is None:
                 continue
+            line = root.start_mark.line + 1
+            try:
+                expanded, distinct = _expanded_sizes(root, limits.max_depth)
+            except _TooDeep as deep:
+                result.errors.append(DocError(
+                    file, deep.node.start_mark.line + 1, "",
+                    f"nesting deeper than {limits.max_depth} levels (or a recursive alias); "
+                    "flatten the document"))
+                continue
+            added += expanded - distinct
+            if added > limits.max_alias_nodes:
+                result.input_errors.append(DocError(
+                    file, line, "",
+                    f"aliases in this file expand to more than {limits.max_alias_nodes} extra "
+                    "nodes (an alias bomb?); the rest of the file is not read: write the "
+                    "values out, or split the file"))
+                break
             doc = _document(root, file, limits, result)
             if doc is not None:
                 result.documents.append(doc)
@@ -244,20 +335,16 @@ def load_file(path: Path, limits: LoadLimits | None = None) -> LoadResult:
     limits = limits or LoadLimits()
     file = _display(path)
     try:
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            return LoadResult(
-                input_errors=[
-                    DocError(
-                        file,
-                        None,
-                        "",
-                        f"file is {size} bytes, over the {limits.max_bytes}-byte limit; "
-                        "split it or raise --max-file-size",
-                    )
-                ]
-            )
-        raw = path.read_bytes()
+        raw = read_regular(path, max_bytes=limits.max_bytes)
+    except FileTooLargeError:
+        return LoadResult(input_errors=[DocError(
+            file, None, "",
+            f"file is over the {limits.max_bytes}-byte limit; split it or raise --max-file-size")])
+    except NotRegularFileError as exc:
+        return LoadResult(input_errors=[DocError(
+            file, None, "",
+            f"is {exc.strerror}, not a regular file; nothing was read from it (govcloud reads "
+            "only regular files): point at the YAML file itself")])
     except OSError as exc:
         return LoadResult(input_errors=[DocError(file, None, "", f"cannot read: {exc.strerror}")])
     try:

@@ -57,6 +57,7 @@ class Finding:
     references: tuple[str, ...] = ()
     evidence: str = ""  # what was seen, for the assessor
     family: str = ""  # control family, for grouping in reports
+    hard: bool = False  # of a non-waivable policy: fails the gate whatever --fail-on says
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class Finding:
             "remediation": self.remediation,
             "references": list(self.references),
             "evidence": self.evidence,
+            "hard": self.hard,
         }
 
     @property
@@ -120,6 +122,16 @@ class Report:
     def failing(self, fail_on: str) -> list[Finding]:
         threshold = SEVERITY_RANK[fail_on]
         return [f for f in self.findings if not f.waived and SEVERITY_RANK[f.severity] >= threshold]
+
+    def blocking(self, fail_on: str) -> list[Finding]:
+        """The gate's decision (check, plan, apply): open findings at or above ``fail_on``, and
+        every open finding of a hard (non-waivable) policy, whatever ``fail_on`` says."""
+        threshold = SEVERITY_RANK[fail_on]
+        return [f for f in self.findings
+                if not f.waived and (f.hard or SEVERITY_RANK[f.severity] >= threshold)]
+
+    def gate_exit_code(self, fail_on: str) -> int:
+        return 1 if self.errors or self.blocking(fail_on) else 0
 
     def exit_code(self, fail_on: str) -> int:
         return 1 if self.errors or self.failing(fail_on) else 0

@@ -247,7 +247,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
         },
     ),
     "Waiver": _obj(
-        ["policy", "target", "reason", "approved_by", "expires"],
+        ["policy", "target", "reason", "approved_by", "issued", "expires"],
         {
             "policy": _ID,
             "target": {
@@ -255,7 +255,8 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
                 "pattern": "^[A-Z][A-Za-z]+/[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
             },
             "reason": _TEXT,
-            "approved_by": _TEXT,
+            "approved_by": _TEXT,  # a Role (id or account) with role: security
+            "issued": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
             "expires": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
         },
     ),
@@ -270,6 +271,14 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "department": _ID,
             "public_key": {"type": "string", "pattern": "^-----BEGIN PUBLIC KEY-----"},
             "expires": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+        },
+    ),
+    # Authority data: the gate's settings, one document in the inventory (all fields optional).
+    "Settings": _obj(
+        [],
+        {
+            # the longest waiver term, from issued to expires (default 365 days)
+            "waiver_max_days": {"type": "integer", "minimum": 1, "maximum": 1095},
         },
     ),
     "Policy": _obj(

@@ -9,17 +9,27 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from govcloud import API_VERSION
+from govcloud.authority import (
+    REQUEST_KIND,
+    inside,
+    inventory_roots,
+    refusal,
+    settings_problems,
+    waiver_problems,
+)
 from govcloud.documents import Catalog, Document, pointer
-from govcloud.loader import LoadLimits, load_paths
+from govcloud.loader import LoadLimits, LoadResult, iter_yaml_files, load_file
 from govcloud.model import DocError
 from govcloud.schemas import COMPONENT_SLOTS, KINDS, document_schema
 
@@ -32,19 +42,83 @@ class Validated:
     errors: tuple[DocError, ...]  # invalid documents (exit 1)
     input_errors: tuple[DocError, ...]  # unreadable or unparsable input (exit 2)
     files: tuple[str, ...]
+    request_files: frozenset[str] = frozenset()  # files read as requests (not the inventory)
+    given_files: frozenset[str] = frozenset()  # files under the PATHs (requests or inventory)
 
     @property
     def all_errors(self) -> tuple[DocError, ...]:
         return self.input_errors + self.errors
 
+    def requests(self) -> list[Document]:
+        """The ResourceRequests under the PATHs given (not every one the inventory holds)."""
+        return [d for d in self.catalog.of_kind(REQUEST_KIND) if d.file in self.given_files]
+
+
+def _pattern_to_the_end(validator: Any, pattern: str, instance: Any, schema: Any
+                        ) -> Iterator[ValidationError]:
+    """``pattern``, except that a final ``$`` means the end of the string: Python's ``$`` also
+    matches before a trailing newline, so ``REQ-1\\n`` (a block scalar) passed ``^...$``."""
+    if not validator.is_type(instance, "string"):
+        return
+    anchored = pattern.endswith("$") and not pattern.endswith("\\$")
+    compiled = _end_anchored(pattern) if anchored else re.compile(pattern)
+    if not compiled.search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _end_anchored(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern[:-1] + r"\Z")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern_to_the_end})
+
 
 @cache
 def validator_for(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(document_schema(kind))
+    return _Validator(document_schema(kind))  # type: ignore[no-any-return]
 
 
-def load(paths: Iterable[str | os.PathLike[str]], limits: LoadLimits | None = None) -> Validated:
-    loaded = load_paths(paths, limits)
+Paths = Iterable[str | os.PathLike[str]]
+
+
+def load(
+    paths: Paths = (),
+    limits: LoadLimits | None = None,
+    *,
+    inventory: str | os.PathLike[str] | Paths | None = None,
+) -> Validated:
+    """Read and validate the inventory (every file under it) and the requests under ``paths``.
+
+    A path that is the inventory or lies inside it is read as the inventory (once); every other
+    path holds requests, and a document there that is not a ResourceRequest is refused (an input
+    error, exit 2) and counts for nothing. ``inventory`` is a file, a folder or a list of them
+    (the CLI resolves ``--inventory``, ``$GOVCLOUD_INVENTORY``, ``./inventory``); None: no
+    authority data at all.
+    """
+    roots = inventory_roots(inventory)
+    resolved_roots = [r.resolve() for r in roots]
+    loaded = LoadResult()
+    request_files: set[str] = set()
+    given: set[str] = set()
+    seen: dict[Path, list[str]] = {}  # resolved file -> the name its documents carry
+    for source, is_inventory in ((roots, True), (paths, False)):
+        for item in iter_yaml_files(source):
+            if isinstance(item, DocError):
+                loaded.input_errors.append(item)
+                continue
+            real = item.resolve()
+            if real in seen:  # the inventory given as a PATH too, or a file named twice
+                given.update(seen[real] if not is_inventory else ())
+                continue
+            part = load_file(item, limits)
+            seen[real] = part.files
+            if not is_inventory:
+                given.update(part.files)
+                if not inside(real, resolved_roots):
+                    request_files.update(part.files)
+                    part.documents = _requests_only(part.documents, part.input_errors)
+            loaded.extend(part)
     errors = list(loaded.errors)
     candidates: list[Document] = []
     for doc in loaded.documents:
@@ -71,13 +145,21 @@ def load(paths: Iterable[str | os.PathLike[str]], limits: LoadLimits | None = No
         invalid.add(id(doc))
         errors.extend(problems)
     valid = Catalog(d for d in catalog.documents if id(d) not in invalid)
-    return Validated(valid, tuple(errors), tuple(loaded.input_errors), tuple(loaded.files))
+    return Validated(valid, tuple(errors), tuple(loaded.input_errors), tuple(loaded.files),
+                     frozenset(request_files), frozenset(given))
 
 
-def load_catalog(paths: Iterable[str | os.PathLike[str]]) -> tuple[Catalog, list[DocError]]:
-    """Shorthand for callers that treat every problem alike."""
-    result = load(paths)
-    return result.catalog, list(result.all_errors)
+def _requests_only(documents: list[Document], input_errors: list[DocError]) -> list[Document]:
+    """Documents of a request file: authority data there is refused and dropped (exit 2)."""
+    kept = []
+    for doc in documents:
+        if doc.kind in KINDS and doc.kind != REQUEST_KIND:
+            where = doc.id or "(no id)"
+            input_errors.append(DocError(doc.file, doc.line_of("/kind"), "/kind",
+                                         f"{doc.kind}/{where}: {refusal(doc.kind)}"))
+        else:
+            kept.append(doc)
+    return kept
 
 
 # ---------------------------------------------------------------- schema errors
@@ -247,8 +329,20 @@ def _ref(doc: Document, catalog: Catalog, path: str, kind: str, value: Any) -> I
     if isinstance(value, str) and catalog.get(kind, value) is None:
         known = list(catalog.by_kind.get(kind, {}))
         guess = difflib.get_close_matches(value, known, n=1)
-        hint = f"did you mean '{guess[0]}'?" if guess else f"define a {kind} with id '{value}'"
-        yield _err(doc, path, f"{kind} '{value}' does not exist; {hint}")
+        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        if kind == "Component":
+            owner = ("the component catalog (信创目录) is kept by the inventory's maintainers "
+                     "(the catalog owner): pick a catalogued component, or ask them to review "
+                     "and add this product; a request cannot add it")
+        elif kind in _AUTHORITY_REFS:
+            owner = (f"{kind}s come only from the inventory ($GOVCLOUD_INVENTORY, else "
+                     "./inventory): check the id, or ask the inventory's maintainers")
+        else:
+            owner = f"check the id ({kind} ids are unique)"
+        yield _err(doc, path, f"{kind} '{value}' does not exist; {hint}{owner}")
+
+
+_AUTHORITY_REFS = ("Department", "Platform", "MachineRoom", "System", "Role")
 
 
 def _components(doc: Document, catalog: Catalog, base: str, components: Any) -> Iterator[DocError]:
@@ -303,6 +397,20 @@ def _waiver(doc: Document, catalog: Catalog) -> Iterator[DocError]:
         yield _err(doc, "/spec/target", f"'{kind}' is not a document kind; write <Kind>/<id>")
     else:
         yield from _ref(doc, catalog, "/spec/target", kind, target_id)
+    for path, message in waiver_problems(doc, catalog):
+        yield _err(doc, path, f"{message}; until fixed this waiver waives nothing")
+
+
+@check("Settings")
+def _settings(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    for path, message in settings_problems(doc, catalog):
+        yield _err(doc, path, message)
+
+
+@check("Role")
+def _role(doc: Document, catalog: Catalog) -> Iterator[DocError]:
+    if "department" in doc.spec:
+        yield from _ref(doc, catalog, "/spec/department", "Department", doc.spec["department"])
 
 
 def parse_port(port: Any) -> tuple[int, int] | None:

@@ -11,13 +11,17 @@
 ``hardening-latest.json``    the hardening results the report used (when there were some)
 ``audit-log.jsonl``          the audit-log segment ending with this audit's own entry
 ``manifest.json``            SM3 of each file above, the log entry's seq and hash, the public key
-``manifest.sig``             Ed25519 signature of ``manifest.json``'s bytes (base64)
+                             (PEM), its algorithm and fingerprint
+``manifest.sig``             signature of ``manifest.json``'s bytes (base64): SM2 with SM3 and ID
+                             1234567812345678 by default, or Ed25519 (bundles written before SM2
+                             carry a raw Ed25519 key and still verify)
 ===========================  =====================================================================
 
-``verify_bundle`` checks the signature (against ``--key`` when given: the embedded public key
-only proves the bundle is self-consistent, not who made it), every file's SM3, that no file was
-added, that the log segment chains (each line's ``prev`` is the SM3 of the line before), and
-that the audit's log entry recorded exactly this ``report.json`` and these inputs.
+``verify_bundle`` checks the signature (against the given keys: ``--key``, or the inventory's
+``evidence`` role keys; the embedded public key alone only proves the bundle is self-consistent,
+not who made it), every file's SM3, that no file was added, that the log segment chains (each
+line's ``prev`` is the SM3 of the line before), and that the audit's log entry recorded exactly
+this ``report.json`` and these inputs.
 """
 
 from __future__ import annotations
@@ -30,11 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from govcloud import __version__
+from govcloud import __version__, signing
 from govcloud.auditlog.log import canonical, sm3_hex
 from govcloud.errors import InputError
 from govcloud.fsutil import write_atomic
@@ -43,14 +43,6 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 LOG_SEGMENT = "audit-log.jsonl"
 SEGMENT_LINES = 100  # at least one signed checkpoint when the log is signed
-
-
-def raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_id(key: Ed25519PublicKey) -> str:
-    return sm3_hex(raw_public(key))[:16]
 
 
 def log_segment(log_path: Path, seq: int, lines: int = SEGMENT_LINES) -> bytes:
@@ -78,7 +70,7 @@ def write_bundle(
     dest: Path,
     files: Mapping[str, bytes],
     *,
-    key: Ed25519PrivateKey,
+    key: signing.SigningKey,
     inputs: Mapping[str, Any],
     log_entry: Mapping[str, Any] | None,
     log_path: Path | None,
@@ -97,7 +89,6 @@ def write_bundle(
         contents[LOG_SEGMENT] = segment
         last = segment.rstrip(b"\n").rsplit(b"\n", 1)[-1]
         audit_log = {"file": LOG_SEGMENT, "seq": log_entry["seq"], "entry_sm3": sm3_hex(last)}
-    public = key.public_key()
     manifest = {
         "version": 1,
         "kind": "govcloud-evidence",
@@ -107,8 +98,9 @@ def write_bundle(
         "cloud": cloud,
         "files": {name: sm3_hex(data) for name, data in sorted(contents.items())},
         "audit_log": audit_log,
-        "public_key": base64.b64encode(raw_public(public)).decode(),
-        "key_id": key_id(public),
+        "algorithm": key.algorithm,
+        "public_key": key.public_pem(),
+        "key_id": key.fingerprint,
     }
     for name, data in contents.items():
         _write(dest / name, data)
@@ -126,8 +118,21 @@ def _write(path: Path, data: bytes) -> None:
     write_atomic(path, data, replace=False)  # a bundle file is written once, never replaced
 
 
-def verify_bundle(folder: Path, public_key: Ed25519PublicKey | None = None) -> list[str]:
-    """Problems with the bundle in ``folder``, each naming the file (empty: intact)."""
+def embedded_key(manifest: Mapping[str, Any]) -> signing.VerifyKey:
+    """The manifest's public key: PEM (SM2 or Ed25519), or raw base64 Ed25519 (bundles written
+    before SM2). Raises ValueError."""
+    text = str(manifest["public_key"])
+    if text.startswith("-----BEGIN"):
+        return signing.load_verify_key(text)
+    return signing.ed25519_verify_key_from_raw(base64.b64decode(text, validate=True))
+
+
+def verify_bundle(folder: Path, public_key: signing.VerifyKey | None = None,
+                  trusted: list[signing.VerifyKey] | None = None) -> list[str]:
+    """Problems with the bundle in ``folder``, each naming the file (empty: intact).
+
+    ``public_key``: the bundle must be signed by this key. ``trusted``: by one of these (the
+    inventory's evidence role keys). Neither: the embedded key is used (self-consistency)."""
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder", hint="pass the --evidence folder")
     try:
@@ -137,18 +142,23 @@ def verify_bundle(folder: Path, public_key: Ed25519PublicKey | None = None) -> l
     try:
         manifest = json.loads(manifest_bytes)
         signature = base64.b64decode((folder / SIGNATURE).read_bytes().strip(), validate=True)
-        embedded = Ed25519PublicKey.from_public_bytes(base64.b64decode(manifest["public_key"]))
+        embedded = embedded_key(manifest)
     except OSError:
         return [f"{SIGNATURE}: missing"]
     except (ValueError, KeyError, TypeError):
         return [f"{MANIFEST} or {SIGNATURE}: unreadable (not what govcloud writes)"]
     key = public_key or embedded
-    if public_key is not None and raw_public(public_key) != raw_public(embedded):
-        return [f"{MANIFEST}: signed with key {key_id(embedded)}, not the given key "
-                f"{key_id(public_key)}"]
-    try:
-        key.verify(signature, manifest_bytes)
-    except InvalidSignature:
+    if public_key is not None and public_key.fingerprint != embedded.fingerprint:
+        return [f"{MANIFEST}: signed with key {embedded.fingerprint[:16]}, not the given key "
+                f"{public_key.fingerprint[:16]}"]
+    if trusted is not None and public_key is None:
+        matches = [k for k in trusted if k.fingerprint == embedded.fingerprint]
+        if not matches:
+            return [f"{MANIFEST}: signed with key {embedded.fingerprint[:16]}, which holds no "
+                    "active evidence role in the inventory's signed roles"]
+        key = matches[0]
+    algorithm = manifest.get("algorithm", "ed25519")
+    if algorithm != key.algorithm or not key.verify(manifest_bytes, signature):
         return [f"{MANIFEST}: the signature in {SIGNATURE} does not verify (the manifest or "
                 "the signature was changed)"]
     problems = []

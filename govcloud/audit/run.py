@@ -20,7 +20,7 @@ from typing import Any
 
 from govcloud.audit.families import ORDER, TITLES, control_family
 from govcloud.audit.live import CloudSnapshot
-from govcloud.check import run_check
+from govcloud.check import RuleProvider, run_check
 from govcloud.cloudkinds import CLOUD_KINDS
 from govcloud.documents import Catalog, Document
 from govcloud.model import SEVERITIES, DocError, Finding, Report
@@ -79,12 +79,13 @@ def run_audit(
     policies: PolicySet,
     *,
     today: dt.date,
+    providers: tuple[RuleProvider, ...],
     snapshot: CloudSnapshot | None = None,
     hardening: Mapping[str, Any] | None = None,
     controls: Mapping[str, Any] | None = None,
 ) -> Report:
     merged = merge(validated, snapshot)
-    checked = run_check(merged, policies, today=today)
+    checked = run_check(merged, policies, today=today, providers=providers)
     findings = list(checked.findings)
     errors = list(checked.errors)
     sections: dict[str, Any] = {}

@@ -9,10 +9,11 @@ from pathlib import Path
 import typer
 
 from govcloud import __version__
-from govcloud.check import run_check
+from govcloud.check import SCOPES, run_check
 from govcloud.cli.common import (
     FailOnOpt,
     FormatOpt,
+    InventoryOpt,
     OutputOpt,
     PoliciesOpt,
     Settings,
@@ -20,14 +21,17 @@ from govcloud.cli.common import (
     command,
     emit,
     note,
+    policies_in_force,
     record,
     resolve_format,
+    resolve_inventory,
     wants_color,
 )
 from govcloud.errors import EXIT_USAGE, InputError
-from govcloud.loader import LoadLimits
-from govcloud.model import Report
-from govcloud.policy import load_policies
+from govcloud.gate import GateSettings
+from govcloud.loader import LoadLimits, iter_yaml_files
+from govcloud.model import DocError, Report
+from govcloud.providers import builtin_providers
 from govcloud.report import render
 from govcloud.schemas import KINDS, document_schema
 from govcloud.validate import Validated, load
@@ -78,20 +82,25 @@ def _today(as_of: str | None) -> dt.date:
         raise InputError(f"--as-of '{as_of}' is not a date", hint="write YYYY-MM-DD") from exc
 
 
-def load_documents(paths: list[Path], max_file_size: int) -> Validated:
-    validated = load(paths, LoadLimits(max_bytes=max_file_size))
-    if not validated.files and not validated.input_errors:
-        raise InputError(
-            f"no YAML files under {', '.join(map(str, paths))}",
-            hint="point at .yaml/.yml files or folders holding them",
-        )
-    return validated
+def load_documents(paths: list[Path], max_file_size: int, inventory: Path | None = None, *,
+                   require_files: bool = True) -> Validated:
+    """The documents of a command: the inventory (``--inventory``, ``$GOVCLOUD_INVENTORY``,
+    ``./inventory``) as authority data, and PATHs as requests (see ``validate.load``)."""
+    root, _ = resolve_inventory(inventory)
+    if require_files and not any(not isinstance(f, DocError) for f in iter_yaml_files(paths)):
+        missing = [p for p in paths if not p.exists()]
+        if not missing:
+            raise InputError(
+                f"no YAML files under {', '.join(map(str, paths))}",
+                hint="point at .yaml/.yml files or folders holding them",
+            )
+    return load(paths, LoadLimits(max_bytes=max_file_size), inventory=root)
 
 
 def _exit_for(validated: Validated, report: Report, fail_on: str) -> int:
     if validated.input_errors:
         return EXIT_USAGE
-    return report.exit_code(fail_on)
+    return report.gate_exit_code(fail_on)
 
 
 @app.command()
@@ -101,9 +110,10 @@ def validate(
     fmt: str = FormatOpt,
     output: Path = OutputOpt,
     max_file_size: int = MaxSizeOpt,
+    inventory: Path = InventoryOpt,
 ) -> None:
     """Schema-check every document; errors name file:line, JSON path and what to do."""
-    validated = load_documents(paths, max_file_size)
+    validated = load_documents(paths, max_file_size, inventory)
     report = Report(errors=validated.all_errors)
     fmt = resolve_format(fmt)
     if fmt == "table":
@@ -134,22 +144,47 @@ def check(
         None, "--as-of", help="Judge waiver expiry as of this date (YYYY-MM-DD; default today)."
     ),
     max_file_size: int = MaxSizeOpt,
+    inventory: Path = InventoryOpt,
+    scope: str = typer.Option(
+        "all", "--scope", help="all: report and gate every document read (inventory too); "
+        "requests: only the request files given and what they cause (a department's CI)."
+    ),
 ) -> None:
     """Evaluate policies and consolidation rules on requests and inventory."""
     fail_on = check_fail_on(fail_on)
     fmt = resolve_format(fmt)
-    policy_set = load_policies(policies)
-    validated = load_documents(paths, max_file_size)
-    report = run_check(validated, policy_set, today=_today(as_of))
+    if scope not in SCOPES:
+        raise InputError(f"unknown --scope '{scope}'", hint=f"use one of {', '.join(SCOPES)}")
+    policy_set = policies_in_force(policies)
+    root, source = resolve_inventory(inventory)
+    validated = load_documents(paths, max_file_size, root)
+    if scope == "requests" and not validated.request_files and not validated.input_errors:
+        raise InputError("--scope requests, but no PATH holds requests (every PATH is the "
+                         f"inventory {root})", hint="pass the request files to check")
+    report = run_check(validated, policy_set, today=_today(as_of),
+                       providers=builtin_providers(), scope=scope)
     emit(render(report, fmt, color=wants_color(output)), output)
-    record("check", paths, report.to_json())
+    gate = GateSettings(fail_on, str(policies) if policies else None, scope,
+                        str(root) if root else None, source)
+    record("check", _with_inventory(paths, root),
+           {**report.to_json(), "gate": gate.record(report, policy_set)})
     summary = report.summary()
+    hard = sum(1 for f in report.blocking(fail_on) if f.hard)
     note(
         f"{len(validated.catalog.documents)} document(s), {len(policy_set.policies)} policies: "
         + ", ".join(f"{k} {v}" for k, v in summary.items())
         + f", errors {len(report.errors)}"
+        + (f"; {hard} finding(s) of hard rules fail the gate whatever --fail-on says"
+           if hard else "")
     )
     raise typer.Exit(_exit_for(validated, report, fail_on))
+
+
+def _with_inventory(paths: list[Path], root: Path | None) -> list[Path]:
+    """The inputs to record: the PATHs and the inventory read with them (once)."""
+    if root is None or any(p.resolve() == root.resolve() for p in paths):
+        return list(paths)
+    return [*paths, root]
 
 
 @app.command()
@@ -165,7 +200,7 @@ def schema(kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}."))
 @command
 def list_policies(policies: Path = PoliciesOpt, fmt: str = FormatOpt) -> None:
     """List the policies in force: id, severity, waivable, title."""
-    policy_set = load_policies(policies)
+    policy_set = policies_in_force(policies)
     if resolve_format(fmt) == "json":
         rows = [
             {

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from govcloud.authority import DEFAULT_INVENTORY, INVENTORY_ENV
 from govcloud.errors import ExecutionError, GovcloudError, InputError, IntegrityError
 from govcloud.fsutil import write_atomic
 from govcloud.model import FAIL_ON_CHOICES
@@ -161,6 +162,32 @@ def record(command_name: str, inputs: list[Path], result: object) -> None:
     append_entry(command_name, input_digests(inputs), sm3_hex(canonical(result)))
 
 
+def resolve_inventory(option: Path | None) -> tuple[Path | None, str]:
+    """The inventory (authority data) and where its location came from: ``--inventory``, else
+    ``$GOVCLOUD_INVENTORY``, else ``./inventory`` when it exists (else none)."""
+    if option is not None:
+        path, source = option, "--inventory"
+    elif os.environ.get(INVENTORY_ENV):
+        path, source = Path(os.environ[INVENTORY_ENV]), f"${INVENTORY_ENV}"
+    else:
+        default = Path(DEFAULT_INVENTORY)
+        return (default, "default") if default.exists() else (None, "default")
+    if not path.exists():
+        raise InputError(f"the inventory {path} ({source}) does not exist",
+                         hint=f"point --inventory or ${INVENTORY_ENV} at the inventory folder")
+    return path, source
+
+
+def policies_in_force(path: Path | None) -> Any:
+    """``load_policies``, with what it decided about hard rules said on stderr."""
+    from govcloud.policy import load_policies
+
+    policy_set = load_policies(path)
+    for message in policy_set.notes:
+        note(f"govcloud: note: {message}")
+    return policy_set
+
+
 def note(message: str) -> None:
     """Progress and summaries: stderr, so stdout stays data."""
     typer.echo(message, err=True)
@@ -179,4 +206,8 @@ FailOnOpt = typer.Option(
 )
 PoliciesOpt = typer.Option(
     None, "--policies", help="Folder of Policy files (default: the baseline shipped with govcloud)."
+)
+InventoryOpt = typer.Option(
+    None, "--inventory", help=f"The inventory (authority data: departments, platforms, catalog, "
+    f"waivers, roles), a file or folder (default: ${INVENTORY_ENV}, else ./inventory).",
 )

@@ -11,6 +11,7 @@ import typer
 
 from govcloud.cli.common import (
     FormatOpt,
+    InventoryOpt,
     OutputOpt,
     check_fail_on,
     command,
@@ -18,6 +19,7 @@ from govcloud.cli.common import (
     note,
     record,
     resolve_format,
+    resolve_inventory,
     wants_color,
 )
 from govcloud.documents import Catalog
@@ -26,19 +28,19 @@ from govcloud.model import Finding, Report
 from govcloud.policy import apply_waivers
 from govcloud.policy.waivers import EXPIRED_POLICY
 from govcloud.report import render
-from govcloud.validate import load
 
-PathsOpt = typer.Argument(None, help="Inventory and requests (default: ./inventory, else the "
+PathsOpt = typer.Argument(None, help="Requests to include (the inventory is read from "
+                          "--inventory: default $GOVCLOUD_INVENTORY, else ./inventory, else the "
                           "demo province shipped with govcloud).")
 
 
-def default_paths() -> list[Path]:
-    local = Path("inventory")
-    if local.is_dir():
-        return [local]
+def default_inventory(option: Path | None) -> Path:
+    root, _ = resolve_inventory(option)
+    if root is not None:
+        return root
     from govcloud.policy.engine import default_policies_dir
 
-    return [default_policies_dir().parent / "inventory"]
+    return default_policies_dir().parent / "inventory"
 
 
 def _about(finding: Finding, rule_ids: set[str], catalog: Catalog) -> bool:
@@ -60,6 +62,7 @@ def register(app: typer.Typer) -> None:
         output: Path = OutputOpt,
         fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 on consolidation "
                                     "findings at or above this severity (default: never)."),
+        inventory: Path = InventoryOpt,
     ) -> None:
         """Duplicate machine rooms and systems, share of departments with independent rooms
         and own portals per level, and the migration plan (集约化)."""
@@ -67,9 +70,13 @@ def register(app: typer.Typer) -> None:
 
         fail_on = check_fail_on(fail_on)
         fmt = resolve_format(fmt)
-        validated = load(paths or default_paths())
+        from govcloud.cli.app import load_documents
+
+        root = default_inventory(inventory)
+        validated = load_documents(list(paths or []), 10 * 1024 * 1024, root,
+                                   require_files=bool(paths))
         if not validated.files and not validated.input_errors:
-            raise InputError("no YAML files found", hint="point at the inventory folder")
+            raise InputError("no YAML files found", hint="point --inventory at the inventory")
         result = analyze(validated.catalog)
         from govcloud.consolidation import rules
 
@@ -89,7 +96,7 @@ def register(app: typer.Typer) -> None:
                             title="govcloud consolidation report / 政务云集约化报告",
                             sections={"consolidation": result.section()})
             emit(render(report, fmt, color=wants_color(output)), output)
-        record("consolidation", list(paths or default_paths()), result.to_json())
+        record("consolidation", [*(paths or []), root], result.to_json())
         shares = ", ".join(f"{lv.level} {lv.share_independent:.0%} rooms/"
                            f"{lv.share_portal:.0%} portals" for lv in result.levels)
         note(f"consolidation: {shares}; {len(result.duplicates)} duplicate group(s), "

@@ -25,6 +25,7 @@ import typer
 
 from govcloud.cli.common import (
     FailOnOpt,
+    InventoryOpt,
     PoliciesOpt,
     check_fail_on,
     command,
@@ -41,8 +42,8 @@ from govcloud.state import ensure_state_subdir, state_dir
 from govcloud.validate import Validated
 
 PLAN_FORMAT = "govcloud-plan"
-PathsArg = typer.Argument(..., help="Requests, and the inventory they refer to (files or "
-                          "folders); for apply also a saved plan file.")
+PathsArg = typer.Argument(..., help="Request files or folders (the inventory they refer to is "
+                          "read from --inventory); for apply also a saved plan file.")
 CloudOpt = typer.Option(None, "--os-cloud", help="Cloud in clouds.yaml (default: $OS_CLOUD, "
                         "else each request's Platform cloud).")
 OutOpt = typer.Option(None, "--format", "-o", help="table (default on a terminal) or json.")
@@ -55,12 +56,15 @@ CredDirOpt = typer.Option(None, "--credentials-dir", help="Where credentials bun
                           "(default: <state>/credentials).")
 KeyOutOpt = typer.Option(..., "--out", help="Key file to create (mode 0600).")
 BundleArg = typer.Argument(..., help="A .gcb bundle written by apply.")
+AdoptOpt = typer.Option(False, "--adopt", help="Trust this copy of the bundle: record its "
+                        "counter in the state folder (after a move, or a restore from backup).")
 OutFileOpt = typer.Option(None, "--out", help="Save the plan (JSON) for `apply PLANFILE`.")
 RefreshOpt = typer.Option(False, "--refresh", help="Read every project's quotas live "
                           "(default: only where the recorded digest differs).")
-ApprovalsOpt = typer.Option(None, "--require-approvals", help="Trust file: refuse requests "
-                            "without valid department, ops and security signatures "
-                            "(`govcloud approve`).")
+SkipApprovalsOpt = typer.Option(False, "--skip-approvals-on-devcloud",
+                                envvar="GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", help="Demo and "
+                                "tests only: apply MLPS >= 3 requests to the cloud named devcloud "
+                                "without the three approvals (recorded in the audit log).")
 VolTypeOpt = typer.Option("encrypted", "--encrypted-volume-type",
                           help="Volume type used for `encrypted: true` volumes.")
 
@@ -102,10 +106,10 @@ def _split_plan_file(paths: list[Path]) -> tuple[list[Path], dict[str, Any] | No
     return docs, plan
 
 
-def _load(paths: list[Path]) -> Validated:
+def _load(paths: list[Path], inventory: Path | None = None) -> Validated:
     from govcloud.cli.app import load_documents
 
-    validated = load_documents(paths, 10 * 1024 * 1024)
+    validated = load_documents(paths, 10 * 1024 * 1024, inventory)
     if validated.all_errors:
         for error in validated.all_errors[:20]:
             note(f"{error}")
@@ -119,32 +123,49 @@ def _load(paths: list[Path]) -> Validated:
 
 
 def _requests(validated: Validated) -> list[Document]:
-    requests = list(validated.catalog.of_kind("ResourceRequest"))
+    requests = validated.requests()
     if not requests:
         raise InputError("no ResourceRequest under the given paths",
-                         hint="point at request files and the inventory they refer to")
+                         hint="point at request files (the inventory comes from --inventory)")
     return requests
 
 
-def _gate(validated: Validated, policies: Path | None, fail_on: str) -> list[Document]:
-    """Requests that fail their policies at or above --fail-on stop everything before any call."""
+def _gate(validated: Validated, policies: Path | None, fail_on: str, command_name: str,
+          paths: list[Path], inventory: Path | None = None) -> tuple[list[Document], Any]:
+    """Requests that fail their policies at or above --fail-on, or any hard rule (whatever
+    --fail-on, --policies or waivers say), stop everything before any call. Returns the
+    requests and the gate record for the command's audit-log entry."""
     from govcloud.check import run_check
-    from govcloud.policy import load_policies
+    from govcloud.cli.common import policies_in_force, resolve_inventory
+    from govcloud.gate import GateSettings
+    from govcloud.providers import builtin_providers
 
     requests = _requests(validated)
-    report = run_check(validated, load_policies(policies), today=dt.date.today())
+    policy_set = policies_in_force(policies)
+    report = run_check(validated, policy_set, today=dt.date.today(),
+                       providers=builtin_providers())
+    root, source = resolve_inventory(inventory)
+    gate = GateSettings(fail_on, str(policies) if policies else None,
+                        inventory=str(root) if root else None, inventory_source=source)
+    record_of_gate = gate.record(report, policy_set)
     ids = {f"ResourceRequest/{r.id}" for r in requests}
-    blocking = [f for f in report.failing(fail_on) if f.target in ids]
+    blocking = [f for f in report.blocking(fail_on) if f.target in ids]
     if blocking:
         for finding in blocking[:30]:
+            hard = " [hard rule]" if finding.hard else ""
             note(f"  {finding.severity:<8} {finding.policy:<12} {finding.target} "
-                 f"({finding.location}): {finding.message}")
+                 f"({finding.location}): {finding.message}{hard}")
         refused = sorted({f.target.partition("/")[2] for f in blocking})
-        note(f"govcloud: refused: {len(blocking)} finding(s) at or above {fail_on} in "
-             f"{', '.join(refused)}; fix or waive them (`govcloud check`), or apply the others "
-             "alone. Nothing was sent to the cloud.")
+        hard_count = sum(1 for f in blocking if f.hard)
+        why = (f" ({hard_count} of hard rules, which no --fail-on, --policies or waiver "
+               "switches off)" if hard_count else "")
+        todo = "fix them" if hard_count == len(blocking) else "fix or waive them"
+        note(f"govcloud: refused: {len(blocking)} finding(s) at or above {fail_on}{why} in "
+             f"{', '.join(refused)}; {todo} (`govcloud check`), or apply the others alone. "
+             "Nothing was sent to the cloud.")
+        record(command_name, paths, {"refused": refused, "gate": record_of_gate})
         raise typer.Exit(EXIT_FINDINGS)
-    return list(requests)
+    return list(requests), record_of_gate
 
 
 def _targets(validated: Validated, requests: list[Document], os_cloud: str | None) -> list[Target]:
@@ -293,6 +314,12 @@ def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
                for a in plan.actions) and options.credentials_key is None:
             options.credentials_key = credentials.load_key(key_file)
             options.credentials_dir = cred_dir or (state_dir() / "credentials")
+            # a rolled-back or unadopted bundle stops the run before the first cloud call
+            for department in sorted({options.departments.get(a.resource.tenant,
+                                                              a.resource.tenant)
+                                      for a in plan.actions if a.resource.kind == "user"}):
+                credentials.check_writable(options.credentials_dir, options.credentials_key,
+                                           department)
         executor = Executor(planned.cloud, planned.snapshot, options, _progress())
         try:
             outcome = executor.run(plan)
@@ -338,11 +365,12 @@ def register(app: typer.Typer) -> None:
         refresh: bool = RefreshOpt,
         policies: Path = PoliciesOpt,
         fail_on: str = FailOnOpt,
+        inventory: Path = InventoryOpt,
     ) -> None:
         """What apply would create, change or delete on OpenStack for the requests."""
         fail_on = check_fail_on(fail_on)
-        validated = _load(paths)
-        requests = _gate(validated, policies, fail_on)
+        validated = _load(paths, inventory)
+        requests, _ = _gate(validated, policies, fail_on, "plan", paths, inventory)
         planned = [_plan_one(t, validated, refresh=refresh)
                    for t in _targets(validated, requests, os_cloud)]
         try:
@@ -367,19 +395,19 @@ def register(app: typer.Typer) -> None:
         key_file: Path = KeyOpt,
         cred_dir: Path = CredDirOpt,
         vol_type: str = VolTypeOpt,
-        require_approvals: Path = ApprovalsOpt,
+        skip_approvals: bool = SkipApprovalsOpt,
         policies: Path = PoliciesOpt,
         fail_on: str = FailOnOpt,
+        inventory: Path = InventoryOpt,
     ) -> None:
         """Make the cloud match the requests (idempotent; re-run after a failure to resume)."""
         fail_on = check_fail_on(fail_on)
         doc_paths, saved = _split_plan_file(paths)
-        validated = _load(doc_paths)
-        requests = _gate(validated, policies, fail_on)
-        if require_approvals is not None:
-            _check_approvals(requests, require_approvals)
+        validated = _load(doc_paths, inventory)
+        requests, gate = _gate(validated, policies, fail_on, "apply", doc_paths, inventory)
         refresh = bool(saved["refresh"]) if saved else True
         targets = _targets(validated, requests, os_cloud)
+        _check_approvals(targets, validated, policies, skip_approvals, doc_paths, inventory)
         planned = []
         writing = False  # between the intent entry and the end of the writes
         results: dict[str, Any] = {}
@@ -392,13 +420,13 @@ def register(app: typer.Typer) -> None:
                 for p in planned:
                     note(f"cloud {p.target.cloud}: no changes; the cloud matches the requests "
                          f"({p.cloud.counter.writes} write calls)")
-                record("apply", doc_paths, {"changes": 0})
+                record("apply", doc_paths, {"changes": 0, "gate": gate})
                 return
             _show(planned, "table", doc_paths, refresh) if sys.stdout.isatty() else None
             _confirm(yes or saved is not None and yes, "apply these changes")
             # Two entries: the intent before the first write, the outcome after (or the failure).
-            record("apply (intent)", doc_paths, {p.target.cloud: {
-                "plan": p.plan.summary(), "fingerprint": p.plan.fingerprint} for p in planned})
+            record("apply (intent)", doc_paths, {"gate": gate, **{p.target.cloud: {
+                "plan": p.plan.summary(), "fingerprint": p.plan.fingerprint} for p in planned}})
             writing = True
             for p in planned:
                 original = p.plan  # _execute re-plans if it has to resume
@@ -416,7 +444,7 @@ def register(app: typer.Typer) -> None:
                                            "fingerprint": original.fingerprint,
                                            "writes": p.cloud.counter.writes}
             writing = False
-            record("apply", doc_paths, results)
+            record("apply", doc_paths, {**results, "gate": gate})
         except (GovcloudError, KeyboardInterrupt) as exc:
             if writing:
                 record("apply (failed)", doc_paths, {"done": results,
@@ -432,9 +460,10 @@ def register(app: typer.Typer) -> None:
         paths: list[Path] = PathsArg,
         os_cloud: str = CloudOpt,
         fmt: str = OutOpt,
+        inventory: Path = InventoryOpt,
     ) -> None:
         """Managed resources that differ from their request, and unmanaged ones (exit 1)."""
-        validated = _load(paths)
+        validated = _load(paths, inventory)
         requests = _requests(validated)
         rows: list[dict[str, Any]] = []
         for target in _targets(validated, requests, os_cloud):
@@ -455,9 +484,10 @@ def register(app: typer.Typer) -> None:
         os_cloud: str = CloudOpt,
         yes: bool = YesOpt,
         workers: int = WorkersOpt,
+        inventory: Path = InventoryOpt,
     ) -> None:
         """Remove what the requests created, in reverse order, and only that."""
-        validated = _load(paths)
+        validated = _load(paths, inventory)
         requests = _requests(validated)
         planned: list[Planned] = []
         try:
@@ -521,11 +551,20 @@ def register(app: typer.Typer) -> None:
         bundle: Path = BundleArg,
         key_file: Path = KeyOpt,
         fmt: str = OutOpt,
+        adopt: bool = AdoptOpt,
     ) -> None:
         """Decrypt a bundle and print its users' initial passwords (to stdout only)."""
-        from govcloud.provision.credentials import load_key, read_bundle
+        from govcloud.provision import credentials as cred
 
-        data = read_bundle(bundle, load_key(key_file))
+        key = cred.load_key(key_file)
+        data = cred.read_bundle(bundle, key)
+        if adopt:
+            cred.record_counter(bundle, key, data["counter"])
+            note(f"adopted {bundle} at counter {data['counter']}: later writes and shows "
+                 "refuse any older copy")
+        elif cred.check_rollback(bundle, key, data) is None:
+            note(f"govcloud: note: {bundle} not checked for rollback (this state folder has "
+                 "no counter record of it; --adopt records it)")
         users = sorted(data.get("users", {}).values(), key=lambda u: (u["tenant"], u["user"]))
         if (fmt or ("table" if sys.stdout.isatty() else "json")) == "json":
             emit(json.dumps({"department": data.get("department"), "users": users},
@@ -554,16 +593,32 @@ def _check_saved(saved: dict[str, Any], planned: list[Planned]) -> None:
                              hint="run `govcloud plan --out PLANFILE` again and review it")
 
 
-def _check_approvals(requests: list[Document], trust_file: Path) -> None:
-    try:
-        from govcloud.approvals import verify_approvals
-    except ModuleNotFoundError as exc:  # pragma: no cover - shipped together
-        raise InputError("approvals are not available in this build",
-                         hint="drop --require-approvals") from exc
-    problems = []
-    for request in requests:
-        for problem in verify_approvals(request, trust_file):
-            problems.append(f"{request.id}: {problem}")
+def _check_approvals(targets: list[Target], validated: Validated, policies: Path | None,
+                     skip: bool, doc_paths: list[Path], inventory: Path | None) -> None:
+    """MLPS >= 3 requests need the three approvals (docs/audit.md), checked against the
+    inventory's signed roles, for this cloud and the waivers and policies in force now."""
+    from govcloud.approvals import apply_problems, needs_approval, policy_digests
+    from govcloud.cli.common import resolve_inventory
+    from govcloud.roles import load_roles
+
+    needed = [r for t in targets for r in t.requests if needs_approval(r)]
+    if not needed:
+        return
+    if skip:
+        others = sorted({t.cloud for t in targets if t.cloud != "devcloud"})
+        if others:
+            raise InputError(f"--skip-approvals-on-devcloud cannot skip approvals for cloud(s) "
+                             f"{', '.join(others)}",
+                             hint="collect the signatures with `govcloud approve`")
+        record("apply --skip-approvals-on-devcloud", doc_paths,
+               {"approvals": "skipped", "requests": [r.id for r in needed]})
+        note(f"govcloud: warning: approvals skipped for {len(needed)} MLPS>=3 request(s) on "
+             "devcloud (recorded in the audit log)")
+        return
+    problems = apply_problems([(t.cloud, t.requests) for t in targets],
+                              load_roles(resolve_inventory(inventory)[0]),
+                              validated.catalog.of_kind("Waiver"), policy_digests(policies),
+                              dt.date.today())
     if problems:
         for problem in problems:
             note(f"  {problem}")

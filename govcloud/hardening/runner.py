@@ -4,7 +4,21 @@ Each run gets a fresh 0700 private_data_dir under ``<state>/hardening/runs/<run-
 (ansible-runner persists ``env/cmdline`` and would silently reuse ``--check`` on a later run);
 ``suppress_env_files`` keeps variables out of ``env/``; results come from the event stream and
 ``stats``, never from stdout. ``artifacts/`` stays as evidence, minus the controller environment
-that ansible-runner copies into ``artifacts/<id>/command`` (it may hold cloud credentials).
+that ansible-runner copies into ``artifacts/<id>/command``.
+
+**Environment.** Ansible gets an allow-list, never the controller's whole environment (which may
+hold ``OS_PASSWORD``, ``GOVCLOUD_CREDENTIALS_KEY``, ``GOVCLOUD_AUDIT_KEY``...): ``PATH``, ``HOME``,
+``USER``/``LOGNAME``, ``LANG``/``LANGUAGE``/``LC_*``, ``TZ``, ``TMPDIR``, ``SSH_AUTH_SOCK``, the
+``ANSIBLE_*`` settings govcloud chooses (``_ANSIBLE_ENV``) and the few variables ansible-runner
+sets for its own event callback (``_RUNNER_VARS``). A user's own ``ANSIBLE_*`` variables are not
+passed (they could switch host-key checking off or load plugins): settings go in the inventory.
+
+**Host keys** are checked (``ANSIBLE_HOST_KEY_CHECKING=True``): a host must be in the user's
+``~/.ssh/known_hosts`` (or a ``UserKnownHostsFile`` the inventory names). The only exception is
+govcloud's own throw-away test targets (``govcloud target up``, under ``<state>/targets/``): the
+inventory govcloud writes for them marks each host ``govcloud_test_target: true`` and gives it
+its own ``ansible_ssh_common_args`` without checking (they get fresh host keys at every boot and
+are reached only over a private network namespace on this machine).
 """
 
 from __future__ import annotations
@@ -23,22 +37,50 @@ from typing import Any
 import yaml
 
 from govcloud.errors import ExecutionError, InputError
-from govcloud.fsutil import write_atomic
+from govcloud.fsutil import read_regular, write_atomic
 from govcloud.hardening.controls import default_playbooks_dir, load_controls
 from govcloud.hardening.results import HostResult, collect, finalize, summary_counts, to_report
 from govcloud.model import Report
 from govcloud.state import ensure_state_subdir
 
 PLAYBOOK = "site.yml"
-# What Ansible needs from the controller environment; nothing else is passed through.
+_MAX_INVENTORY_BYTES = 10 * 1024 * 1024
+# The Ansible settings govcloud chooses.
 _ANSIBLE_ENV = {
     "ANSIBLE_PIPELINING": "True",  # one SSH round trip per module instead of three
-    "ANSIBLE_HOST_KEY_CHECKING": "False",  # targets are reached by key; inventory may pin keys
+    "ANSIBLE_HOST_KEY_CHECKING": "True",  # test targets opt out in their own inventory
     "ANSIBLE_RETRY_FILES_ENABLED": "False",
     "ANSIBLE_NOCOLOR": "True",
     "ANSIBLE_FORCE_COLOR": "False",
     "ANSIBLE_DEPRECATION_WARNINGS": "False",
 }
+
+
+# What Ansible (and ssh, which it runs) needs from the controller environment.
+_CONTROLLER_VARS = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+                              "SSH_AUTH_SOCK"})
+_CONTROLLER_PREFIXES = ("LC_",)
+# What ansible-runner sets for its event-stream callback (kept with ansible-runner's values).
+_RUNNER_VARS = frozenset({"ANSIBLE_STDOUT_CALLBACK", "ANSIBLE_RETRY_FILES_ENABLED",
+                          "ANSIBLE_CACHE_PLUGIN", "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+                          "AWX_ISOLATED_DATA_DIR", "RUNNER_OMIT_EVENTS",
+                          "RUNNER_ONLY_FAILED_EVENTS"})
+
+
+def ansible_env(controller: Mapping[str, str], prepared: Mapping[str, str],
+                ours: Mapping[str, str], callback_dir: str) -> dict[str, str]:
+    """The environment Ansible runs with: the allow-list, never the whole controller env.
+
+    ``controller``: our own environment; ``prepared``: what ansible-runner built (a copy of the
+    controller's plus its own); ``ours``: the settings govcloud chooses (they win).
+    """
+    env = {k: v for k, v in controller.items()
+           if k in _CONTROLLER_VARS or k.startswith(_CONTROLLER_PREFIXES)}
+    env.update({k: v for k, v in prepared.items() if k in _RUNNER_VARS})
+    # ansible-runner prepends a controller ANSIBLE_CALLBACK_PLUGINS; only its own folder counts
+    env["ANSIBLE_CALLBACK_PLUGINS"] = callback_dir
+    env.update(ours)
+    return env
 
 
 @dataclass
@@ -57,7 +99,7 @@ class HardenRun:
 def _inventory_hosts(inventory: Path) -> list[str]:
     """Host names of a YAML inventory (used to report hosts that produced no event at all)."""
     try:
-        data = yaml.safe_load(inventory.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_regular(inventory, max_bytes=_MAX_INVENTORY_BYTES))
     except (OSError, yaml.YAMLError):
         return []
     names: set[str] = set()
@@ -86,15 +128,13 @@ def run_baseline(
     timeout: int = 1800,
 ) -> HardenRun:
     """Run the baseline (audit when ``check``), save the results, return them with a Report."""
-    import ansible_runner  # deferred: importing it costs ~0.3 s that other commands don't need
-
     playbooks = (playbooks_dir or default_playbooks_dir()).resolve()
     if not (playbooks / PLAYBOOK).is_file():
         raise InputError(f"no {PLAYBOOK} in {playbooks}", hint="pass --playbooks DIR")
     inventory = inventory.resolve()
-    if not inventory.is_file():
+    if not inventory.is_file():  # is_file: a regular file (a FIFO or device is refused)
         raise InputError(
-            f"inventory {inventory} not found",
+            f"inventory {inventory} not found (or not a regular file)",
             hint="pass --inventory FILE or boot a target: govcloud target up",
         )
     controls = load_controls(playbooks)
@@ -114,26 +154,11 @@ def run_baseline(
         events.append(ev)
         return True
 
-    envvars = dict(_ANSIBLE_ENV)
-    envvars["ANSIBLE_LOCAL_TEMP"] = str(pdd / "tmp")
-    envvars["PATH"] = _path_with_ansible()
     started = time.monotonic()
     try:
-        r = ansible_runner.run(
-            private_data_dir=str(pdd),
-            project_dir=str(playbooks),
-            playbook=PLAYBOOK,
-            inventory=str(inventory),
-            limit=limit,
-            cmdline=" ".join(cmdline) or None,
-            extravars=dict(extravars or {}),
-            envvars=envvars,
-            ident="run",
-            event_handler=keep,
-            quiet=True,
-            suppress_env_files=True,
-            timeout=timeout,
-        )
+        r = prepare_runner(pdd, playbooks, inventory, limit=limit, cmdline=cmdline,
+                           extravars=extravars, event_handler=keep, timeout=timeout)
+        r.run()
     except Exception as err:  # ansible-runner raises bare exceptions for setup problems
         raise ExecutionError(
             f"ansible-runner could not start the baseline run: {err}", hint=f"artifacts in {pdd}"
@@ -176,6 +201,36 @@ def run_baseline(
         rc=r.rc,
         record=record,
     )
+
+
+def prepare_runner(pdd: Path, playbooks: Path, inventory: Path, *, limit: str | None,
+                   cmdline: Sequence[str], extravars: Mapping[str, Any] | None,
+                   event_handler: Any, timeout: int) -> Any:
+    """An ansible-runner ``Runner``, configured and ready to ``run()``, whose environment is the
+    allow-list (``ansible_env``): ansible-runner itself would copy all of ``os.environ``."""
+    from ansible_runner.interface import init_runner  # deferred: ~0.3 s other commands skip
+    from ansible_runner.utils import get_callback_dir
+
+    ours = dict(_ANSIBLE_ENV)
+    ours["ANSIBLE_LOCAL_TEMP"] = str(pdd / "tmp")
+    ours["PATH"] = _path_with_ansible()
+    runner = init_runner(
+        private_data_dir=str(pdd),
+        project_dir=str(playbooks),
+        playbook=PLAYBOOK,
+        inventory=str(inventory),
+        limit=limit,
+        cmdline=" ".join(cmdline) or None,
+        extravars=dict(extravars or {}),
+        envvars=ours,
+        ident="run",
+        event_handler=event_handler,
+        quiet=True,
+        suppress_env_files=True,
+        timeout=timeout,
+    )
+    runner.config.env = ansible_env(os.environ, runner.config.env, ours, get_callback_dir())
+    return runner
 
 
 def _path_with_ansible() -> str:

@@ -111,6 +111,7 @@ class Policy:
             references=self.references,
             evidence=evidence,
             family=self.family,
+            hard=not self.waivable,
         )
 
 
@@ -184,6 +185,12 @@ def _select(value: Any, tokens: tuple[str, ...], base: tuple[Any, ...] = ()
 class PolicySet:
     policies: tuple[Policy, ...]
     source: str
+    notes: tuple[str, ...] = ()  # what loading decided that the user should hear
+
+    @property
+    def hard_ids(self) -> frozenset[str]:
+        """Policies no waiver and no --fail-on can switch off."""
+        return frozenset(p.id for p in self.policies if not p.waivable)
 
     def by_kind(self) -> dict[str, tuple[Policy, ...]]:
         index: dict[str, list[Policy]] = {}
@@ -215,11 +222,47 @@ def policy_files(root: Path) -> list[Path]:
 
 
 def load_policies(path: str | os.PathLike[str] | None = None) -> PolicySet:
-    """Policies under ``path`` (default: the baseline shipped with govcloud)."""
-    root = Path(path) if path is not None else default_policies_dir()
+    """The policies in force: those under ``path`` (default: the baseline shipped with govcloud)
+    plus, always, the shipped hard rules (``waivable: false``).
+
+    A folder replaces only the waivable baseline. A policy of the folder that has the id of a
+    shipped hard rule is ignored (the shipped version is enforced) with a note, and a shipped
+    hard rule the folder lacks is enforced anyway: an empty folder switches nothing off.
+    """
+    shipped_root = default_policies_dir()
+    shipped = _read_policies(shipped_root)
+    if path is None:
+        return PolicySet(tuple(shipped), str(shipped_root))
+    root = Path(path)
     if not root.exists():
         raise PolicyError(f"policies folder {root} does not exist", hint="check --policies")
-    loaded = load(policy_files(root))
+    hard = {p.id: p for p in shipped if not p.waivable}
+    out: list[Policy] = []
+    notes: list[str] = []
+    for policy in _read_policies(root):
+        enforced = hard.pop(policy.id, None)
+        if enforced is None:
+            out.append(policy)
+            continue
+        out.append(enforced)
+        if _rule(policy) != _rule(enforced):
+            notes.append(f"{policy.file}:{policy.line}: {policy.id} is a hard rule shipped with "
+                         "govcloud; the shipped version is enforced and this one is ignored")
+    if hard:
+        out.extend(hard.values())
+        notes.append(f"{len(hard)} hard rule(s) shipped with govcloud are enforced although "
+                     f"{root} does not hold them: {', '.join(sorted(hard))}")
+    return PolicySet(tuple(out), str(root), tuple(notes))
+
+
+def _rule(policy: Policy) -> tuple[Any, ...]:
+    """What decides a policy's findings and their weight (not its wording)."""
+    return (policy.severity, policy.applies_to, policy.select, policy.when, policy.require,
+            policy.waivable)
+
+
+def _read_policies(root: Path) -> list[Policy]:
+    loaded = load(inventory=policy_files(root))  # trusted content, like the inventory
     problems = list(loaded.all_errors)
     problems.extend(
         DocError(d.file, d.line, "/kind", f"{d.ref} is not a Policy; keep policies apart")
@@ -233,8 +276,7 @@ def load_policies(path: str | os.PathLike[str] | None = None) -> PolicySet:
             f"invalid policy set {root}: {shown}{more}",
             hint="fix the policy files or point --policies elsewhere",
         )
-    docs = loaded.catalog.of_kind("Policy")
-    return PolicySet(tuple(Policy.from_document(d) for d in docs), str(root))
+    return [Policy.from_document(d) for d in loaded.catalog.of_kind("Policy")]
 
 
 def evaluate(catalog: Catalog, policies: PolicySet) -> list[Finding]:

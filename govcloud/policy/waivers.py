@@ -1,8 +1,9 @@
 """Waivers: a time-boxed, approved exception for one policy on one target.
 
-An active waiver marks matching findings as waived. An expired one waives nothing and is
-reported itself, so that nobody relies on it by accident. A non-waivable policy ignores waivers
-and says so in its finding.
+A waiver in force (``issued`` <= today <= ``expires``) marks matching findings as waived. One out
+of its term waives nothing and is reported itself, so that nobody relies on it by accident. A
+non-waivable (hard) policy ignores waivers and says so in its finding. Who may approve a waiver,
+its reason and its longest term are checked when the inventory is validated (``authority.py``).
 """
 
 from __future__ import annotations
@@ -16,38 +17,39 @@ from govcloud.model import DocError, Finding
 
 EXPIRED_POLICY = "GC-WAIVER-001"
 EXPIRED_TITLE = "Waiver has expired / 豁免已过期"
+PENDING_POLICY = "GC-WAIVER-002"
+PENDING_TITLE = "Waiver not yet in force / 豁免尚未生效"
+WAIVER_RULE_IDS = (EXPIRED_POLICY, PENDING_POLICY)
+# GB/T 22239-2019 8.1.7.3 (授权和审批) c): review approved items regularly and keep what needs
+# approval, and who approves it, up to date. An expired waiver is an approval nobody reviewed.
+CLAUSE = "GB/T 22239-2019 8.1.7.3"
 
 
-def _expiry(doc: Document) -> dt.date:
-    return dt.date.fromisoformat(doc.spec["expires"])
+def _date(doc: Document, field: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(doc.spec.get(field)))
+    except ValueError:
+        return None
 
 
-def waiver_errors(catalog: Catalog, known_policies: Iterable[str]) -> list[DocError]:
-    """Waivers naming a policy that does not exist, or a date that is not a date."""
-    known = set(known_policies)
+def waiver_errors(catalog: Catalog, known_policies: Iterable[str],
+                  hard_policies: Iterable[str] = ()) -> list[DocError]:
+    """Waivers naming a policy that does not exist, or one that cannot be waived.
+
+    (Approver, reason, term and dates are checked when the inventory is validated; a waiver
+    failing those is not in the catalog.)
+    """
+    known, hard = set(known_policies), set(hard_policies)
     out = []
     for doc in catalog.of_kind("Waiver"):
-        if doc.spec["policy"] not in known:
-            out.append(
-                DocError(
-                    doc.file,
-                    doc.line_of("/spec/policy"),
-                    "/spec/policy",
-                    f"{doc.ref}: policy '{doc.spec['policy']}' does not exist; "
-                    "`govcloud policies` lists the ids",
-                )
-            )
-        try:
-            _expiry(doc)
-        except ValueError:
-            out.append(
-                DocError(
-                    doc.file,
-                    doc.line_of("/spec/expires"),
-                    "/spec/expires",
-                    f"{doc.ref}: '{doc.spec['expires']}' is not a real date",
-                )
-            )
+        policy = doc.spec["policy"]
+        where = (doc.file, doc.line_of("/spec/policy"), "/spec/policy")
+        if policy not in known:
+            out.append(DocError(*where, f"{doc.ref}: policy '{policy}' does not exist; "
+                                "`govcloud policies` lists the ids"))
+        elif policy in hard:
+            out.append(DocError(*where, f"{doc.ref}: policy '{policy}' is a hard rule (not "
+                                "waivable): this waiver waives nothing; fix the finding instead"))
     return out
 
 
@@ -57,42 +59,36 @@ def apply_waivers(
     today: dt.date,
     waivable: dict[str, bool],
 ) -> list[Finding]:
-    """Findings with waivers applied, plus one finding per expired waiver."""
+    """Findings with the waivers in force applied (issued <= today <= expires), plus one
+    finding per waiver out of its term (expired, or not yet issued)."""
     active: dict[tuple[str, str], Document] = {}
     out: list[Finding] = []
     for doc in catalog.of_kind("Waiver"):
-        try:
-            expires = _expiry(doc)
-        except ValueError:
-            continue  # reported by waiver_errors
-        if expires >= today:
+        issued, expires = _date(doc, "issued"), _date(doc, "expires")
+        if issued is None or expires is None:
+            continue  # an invalid waiver is not in a validated catalog; never active
+        if issued <= today <= expires:
             active[(doc.spec["policy"], doc.spec["target"])] = doc
+        elif today > expires:
+            out.append(_out_of_term(
+                doc, EXPIRED_POLICY, EXPIRED_TITLE, "medium", "/spec/expires",
+                f"waiver for {doc.spec['policy']} on {doc.spec['target']} expired on "
+                f"{expires.isoformat()}; it waives nothing",
+                "Fix the finding it covered, or have a security officer review it and issue a "
+                "new waiver (new approval, issue date and expiry)",
+                f"expires: {expires.isoformat()}, today: {today.isoformat()}"))
         else:
-            out.append(
-                Finding(
-                    policy=EXPIRED_POLICY,
-                    title=EXPIRED_TITLE,
-                    severity="medium",
-                    target=doc.ref,
-                    message=(
-                        f"waiver for {doc.spec['policy']} on {doc.spec['target']} expired on "
-                        f"{expires.isoformat()}; it waives nothing"
-                    ),
-                    file=doc.file,
-                    line=doc.line_of("/spec/expires"),
-                    path="/spec/expires",
-                    remediation="Fix the finding it covered, or renew the waiver with a new "
-                    "approval and expiry date",
-                    references=("GB/T 22239-2019 8.1.10.4",),
-                    evidence=f"expires: {expires.isoformat()}, today: {today.isoformat()}",
-                    family="WAIVER",
-                )
-            )
+            out.append(_out_of_term(
+                doc, PENDING_POLICY, PENDING_TITLE, "low", "/spec/issued",
+                f"waiver for {doc.spec['policy']} on {doc.spec['target']} is issued on "
+                f"{issued.isoformat()}, after today; it waives nothing until then",
+                "Check the issue date: a waiver is recorded once it is approved",
+                f"issued: {issued.isoformat()}, today: {today.isoformat()}"))
     for finding in findings:
         waiver = active.get((finding.policy, finding.target))
         if waiver is None:
             out.append(finding)
-        elif not waivable.get(finding.policy, True):
+        elif finding.hard or not waivable.get(finding.policy, True):
             out.append(
                 dataclasses.replace(
                     finding,
@@ -103,3 +99,21 @@ def apply_waivers(
         else:
             out.append(dataclasses.replace(finding, waived=True, waiver=waiver.id))
     return out
+
+
+def _out_of_term(doc: Document, policy: str, title: str, severity: str, path: str,
+                 message: str, remediation: str, evidence: str) -> Finding:
+    return Finding(
+        policy=policy,
+        title=title,
+        severity=severity,
+        target=doc.ref,
+        message=message,
+        file=doc.file,
+        line=doc.line_of(path),
+        path=path,
+        remediation=remediation,
+        references=(f"{CLAUSE} c)",),
+        evidence=evidence,
+        family="WAIVER",
+    )

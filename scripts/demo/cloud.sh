@@ -21,6 +21,9 @@ if [[ ! -f "$KEY" ]]; then
   "$GC" credentials keygen --out "$KEY"
 fi
 set -e
+# The demo applies MLPS 3 examples without the three approvals: allowed on devcloud only, and
+# recorded in the audit log (approvals: docs/audit.md, `govcloud keys` and `govcloud approve`).
+export GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD=1
 echo "== plan: what apply would do for the good example requests" >&2
 "$GC" plan "$HERE/inventory" "${REQUESTS[@]}" --os-cloud devcloud --format table \
   --out "$OUT/plan.json" | tee "$OUT/plan.txt"

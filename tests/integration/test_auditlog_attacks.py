@@ -132,6 +132,7 @@ def world() -> Iterator[World]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(base),
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
            "GOVCLOUD_STATE_DIR": str(base / "state"),
+           "GOVCLOUD_INVENTORY": str(base / "docs"),  # the Department is authority data
            "GOVCLOUD_AUDIT_KEY": str(base / "keys" / "audit-signing.key"),
            "GOVCLOUD_AUDIT_CHECKPOINT_EVERY": "3",  # checkpoints at lines 4, 7, 10...
            "GOVCLOUD_WITNESS": "off", "GOVCLOUD_WITNESS_JOURNAL": "off"}

@@ -36,7 +36,9 @@ pytestmark = pytest.mark.integration
 def env(tmp_path_factory, devcloud):
     state = tmp_path_factory.mktemp("state")
     return {**os.environ, "GOVCLOUD_STATE_DIR": str(state), "OS_CLOUD": devcloud.admin_cloud,
-            "GOVCLOUD_CREDENTIALS_KEY": secrets.token_hex(16), "NO_COLOR": "1"}
+            "GOVCLOUD_CREDENTIALS_KEY": secrets.token_hex(16), "NO_COLOR": "1",
+            # the MLPS 3 examples are not approved here (approvals: tests/unit/test_approvals.py)
+            "GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD": "1"}
 
 
 @pytest.fixture(scope="module")

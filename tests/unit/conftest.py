@@ -1,9 +1,18 @@
-"""Unit tests never touch the user's state folder (audit log, results): each gets its own."""
+"""Unit tests never touch the user's state folder (audit log, results): each gets its own.
+
+The inventory (authority data) is the repository's ``inventory/`` unless a test sets its own
+(``--inventory`` or ``$GOVCLOUD_INVENTORY``), whatever the working directory.
+"""
+
+from pathlib import Path
 
 import pytest
+
+REPO_INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
 
 
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     monkeypatch.delenv("GOVCLOUD_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(REPO_INVENTORY))

@@ -37,6 +37,11 @@ apiVersion: govcloud/v1
 kind: Component
 metadata: {id: kylin-v10}
 spec: {category: os, vendor: Kylin Software, product: Kylin V10, origin: domestic}
+---
+apiVersion: govcloud/v1
+kind: Role
+metadata: {id: ciso}
+spec: {role: security, holder: Chief Security Officer, account: c.s.officer}
 """
 
 REQUEST = """
@@ -70,6 +75,8 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def load_texts(tmp_path: Path, **files: str) -> Validated:
+    """Write the files and load them all as the inventory (requests included: no authority
+    checks; tests of those load requests and inventory apart)."""
     for name, text in files.items():
         write(tmp_path, name.replace("__", "/") + ".yaml", text)
-    return load([tmp_path])
+    return load([tmp_path], inventory=tmp_path)

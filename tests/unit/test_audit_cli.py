@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import html5lib
@@ -20,6 +21,24 @@ CLOUD_FIXTURES = [ROOT / "policies" / "fixtures" / "_base",
                   ROOT / "policies" / "fixtures" / "GC-NET-001" / "fail.yaml",
                   ROOT / "policies" / "fixtures" / "GC-CLS-002" / "fail.yaml"]
 runner = CliRunner()
+
+
+def _inventory_of(root: Path, *sources: Path) -> Path:
+    """Exported Cloud* documents are not requests: a test gives them as the inventory."""
+    for src in sources:
+        if src.is_dir():
+            shutil.copytree(src, root / src.name, dirs_exist_ok=True)
+        else:
+            (root / src.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, root / src.parent.name / src.name)
+    return root
+
+
+@pytest.fixture
+def cloud(tmp_path):
+    """PATH and --inventory arguments for the cloud fixtures (base, two fail fixtures)."""
+    inv = _inventory_of(tmp_path / "cloud-inv", *CLOUD_FIXTURES)
+    return [inv, "--inventory", inv]
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +69,8 @@ def test_documents_only_json_follows_the_contract():
     assert audit(INVENTORY, REQUESTS, "-o", "json").exit_code == 1
 
 
-def test_cloud_documents_given_as_files_are_audited_too():
-    result = audit(*CLOUD_FIXTURES, "-o", "json")
+def test_cloud_documents_given_as_files_are_audited_too(cloud):
+    result = audit(*cloud, "-o", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     policies = {f["policy"] for f in data["findings"]}
@@ -62,7 +81,8 @@ def test_cloud_documents_given_as_files_are_audited_too():
 
 def test_html_is_valid_self_contained_and_bilingual(tmp_path):
     out = tmp_path / "audit.html"
-    result = audit(INVENTORY, REQUESTS, *CLOUD_FIXTURES[1:], "-o", "html", "--output", out)
+    inv = _inventory_of(tmp_path / "inv", INVENTORY, *CLOUD_FIXTURES[1:])
+    result = audit(inv, REQUESTS, "--inventory", inv, "-o", "html", "--output", out)
     assert result.exit_code == 1, result.output
     text = out.read_text()
     html5lib.HTMLParser(strict=True).parse(text)  # raises on any parse error
@@ -79,8 +99,8 @@ def test_html_is_valid_self_contained_and_bilingual(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "sarif", "junit"])
-def test_other_formats_render(fmt):
-    result = audit(*CLOUD_FIXTURES, "-o", fmt)
+def test_other_formats_render(fmt, cloud):
+    result = audit(*cloud, "-o", fmt)
     assert result.exit_code == 1 and result.stdout.strip()
 
 
@@ -92,7 +112,9 @@ def test_errors_and_usage(tmp_path, monkeypatch):
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: govcloud/v1\nkind: CloudRouter\nmetadata: {id: r}\n"
                    "spec: {cloud: c, tenant: t, name: r, router_id: r, external_gateway: maybe}\n")
-    invalid = audit(bad, "-o", "json")
+    refused = audit(bad, "-o", "json")  # a Cloud* document is not a request
+    assert refused.exit_code == 2 and "read from the live cloud" in refused.output
+    invalid = audit(bad, "--inventory", bad, "-o", "json")
     assert invalid.exit_code == 1
     error = json.loads(invalid.stdout)["errors"][0]
     assert error["line"] == 4 and error["path"] == "/spec/external_gateway"
@@ -107,8 +129,8 @@ def test_errors_and_usage(tmp_path, monkeypatch):
     assert "Traceback" not in unknown.output
 
 
-def test_the_audit_is_recorded_in_the_audit_log():
-    assert audit(*CLOUD_FIXTURES, "-o", "json").exit_code == 1
+def test_the_audit_is_recorded_in_the_audit_log(cloud):
+    assert audit(*cloud, "-o", "json").exit_code == 1
     log = state_dir() / "audit.log"
     entry = json.loads(log.read_bytes().splitlines()[-1])
     assert entry["command"] == "audit"
@@ -116,10 +138,10 @@ def test_the_audit_is_recorded_in_the_audit_log():
     assert verify(log).ok
 
 
-def test_evidence_bundle_verifies_and_names_every_tampered_file(tmp_path, keys):
+def test_evidence_bundle_verifies_and_names_every_tampered_file(tmp_path, keys, cloud):
     private, public = keys
     bundle = tmp_path / "evidence"
-    result = audit(*CLOUD_FIXTURES, "-o", "sarif", "--output", tmp_path / "r.sarif",
+    result = audit(*cloud, "-o", "sarif", "--output", tmp_path / "r.sarif",
                    "--evidence", bundle, "--key", private)
     assert result.exit_code == 1, result.output
     names = sorted(p.name for p in bundle.iterdir())
@@ -170,28 +192,36 @@ def test_evidence_bundle_verifies_and_names_every_tampered_file(tmp_path, keys):
     assert bad.exit_code == 4 and "audit-log.jsonl: missing" in bad.output
 
 
-def test_evidence_folder_must_be_new(tmp_path, keys):
+def test_evidence_folder_must_be_new(tmp_path, keys, cloud):
     private, _ = keys
     folder = tmp_path / "ev"
     folder.mkdir()
     (folder / "old.txt").write_text("x")
-    result = audit(*CLOUD_FIXTURES, "--evidence", folder, "--key", private)
+    result = audit(*cloud, "--evidence", folder, "--key", private)
     assert result.exit_code == 2 and "not empty" in result.output
 
 
-def test_evidence_log_segment_matches_report(tmp_path, keys, monkeypatch):
+def test_evidence_log_segment_matches_report(tmp_path, keys, monkeypatch, cloud):
     """The bundle's log entry recorded exactly this report: a report swapped for another run's
-    report (with a consistent manifest signed by the same key) still fails."""
+    report (with a consistent manifest signed by the same key) still fails. The log and the
+    evidence have separate keys (三员): Ed25519 for the log, SM2 (the default) for evidence."""
     private, public = keys
-    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(private))  # signed log and evidence key
+    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(private))  # the audit log's key
+    from govcloud import signing
+
+    evidence_key = signing.generate()
+    evidence_private, evidence_public = tmp_path / "evidence.key", tmp_path / "evidence.pub"
+    evidence_private.write_bytes(signing.private_pem(evidence_key, None))
+    evidence_public.write_text(evidence_key.public_pem())
+    monkeypatch.setenv("GOVCLOUD_EVIDENCE_KEY", str(evidence_private))
     first, second = tmp_path / "one", tmp_path / "two"
-    assert audit(*CLOUD_FIXTURES, "-o", "json", "--evidence", first).exit_code == 1
+    assert audit(*cloud, "-o", "json", "--evidence", first).exit_code == 1
     assert audit(INVENTORY, "-o", "json", "--evidence", second).exit_code in (0, 1)
     assert verify(state_dir() / "audit.log", __import__(
         "govcloud.auditlog.log", fromlist=["x"]).load_public_key(public)).ok
     # Swap report.json of the first bundle with the second's, and re-sign the manifest.
     from govcloud.audit.evidence import MANIFEST, SIGNATURE
-    from govcloud.auditlog.log import load_private_key, sm3_hex
+    from govcloud.auditlog.log import sm3_hex
 
     (first / "report.json").write_bytes((second / "report.json").read_bytes())
     manifest = json.loads((first / MANIFEST).read_text())
@@ -200,8 +230,9 @@ def test_evidence_log_segment_matches_report(tmp_path, keys, monkeypatch):
     (first / MANIFEST).write_bytes(data)
     import base64
 
-    (first / SIGNATURE).write_bytes(base64.b64encode(load_private_key(private).sign(data)))
-    bad = runner.invoke(app, ["evidence", "verify", str(first), "--key", str(public)])
+    assert json.loads(data)["algorithm"] == "sm2"
+    (first / SIGNATURE).write_bytes(base64.b64encode(evidence_key.sign(data)))
+    bad = runner.invoke(app, ["evidence", "verify", str(first), "--key", str(evidence_public)])
     assert bad.exit_code == 4 and "report.json: not the report the audit log recorded" in (
         bad.output)
     assert os.environ["GOVCLOUD_AUDIT_KEY"]

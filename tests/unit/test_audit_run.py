@@ -10,12 +10,14 @@ from govcloud.audit.run import NO_TENANT, merge, run_audit
 from govcloud.documents import Document
 from govcloud.hardening import load_controls
 from govcloud.policy import load_policies
+from govcloud.providers import builtin_providers
 from govcloud.validate import load
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "policies" / "fixtures"
 POLICIES = load_policies(ROOT / "policies")
 TODAY = dt.date(2026, 11, 25)
+PROVIDERS = builtin_providers()
 CLOUD_POLICIES = ("GC-NET-001", "GC-ENC-001", "GC-IMG-001", "GC-IMG-002", "GC-MGD-001",
                   "GC-MGD-002", "GC-CLS-002", "GC-ISO-001", "GC-QUOTA-001", "GC-SOD-001")
 
@@ -59,7 +61,7 @@ spec:
 
 def requests(tmp_path):
     (tmp_path / "req.yaml").write_text(REQUEST)
-    return load([FIXTURES / "_base", tmp_path / "req.yaml"])
+    return load([tmp_path / "req.yaml"], inventory=FIXTURES / "_base")
 
 
 ROUTER = doc("CloudRouter", "rt1", tenant="quota-fx", project_id="p1", classification="secret",
@@ -70,9 +72,10 @@ def test_every_cloud_policy_fires_on_each_document_of_its_fail_fixture():
     """Stronger than the generic fixture test: every live-kind document in fail.yaml fires."""
     for policy_id in CLOUD_POLICIES:
         policy = POLICIES.get(policy_id)
-        validated = load([FIXTURES / "_base", FIXTURES / policy_id / "fail.yaml"])
+        validated = load(inventory=[FIXTURES / "_base", FIXTURES / policy_id / "fail.yaml"])
         assert not validated.all_errors
-        report = run_audit(validated, POLICIES.only([policy_id]), today=TODAY)
+        report = run_audit(validated, POLICIES.only([policy_id]), today=TODAY,
+                           providers=PROVIDERS)
         fired = {f.target for f in report.findings if f.policy == policy_id}
         expected = {d.ref for d in validated.catalog.documents if d.kind in policy.applies_to}
         assert fired == expected, policy_id
@@ -80,7 +83,8 @@ def test_every_cloud_policy_fires_on_each_document_of_its_fail_fixture():
 
 def test_live_findings_name_the_resource_tenant_and_rule(tmp_path):
     snapshot = live(PROJECT, SG, ROUTER)
-    report = run_audit(requests(tmp_path), POLICIES, today=TODAY, snapshot=snapshot)
+    report = run_audit(requests(tmp_path), POLICIES, today=TODAY, providers=PROVIDERS,
+                       snapshot=snapshot)
     by_policy = {f.policy: f for f in report.findings}
     net = by_policy["GC-NET-001"]
     assert net.target == "CloudSecurityGroup/sg1" and net.path == "/spec/rules/1"
@@ -96,7 +100,8 @@ def test_live_findings_name_the_resource_tenant_and_rule(tmp_path):
 
 def test_tenants_and_families_sections(tmp_path):
     snapshot = live(PROJECT, SG, ROUTER)
-    report = run_audit(requests(tmp_path), POLICIES, today=TODAY, snapshot=snapshot)
+    report = run_audit(requests(tmp_path), POLICIES, today=TODAY, providers=PROVIDERS,
+                       snapshot=snapshot)
     tenant = report.sections["tenants"]["quota-fx"]
     assert tenant["request"] == "REQ-QUOTA-FX" and tenant["mlps_level"] == 3
     assert tenant["classification"] == "secret" and tenant["project_id"] == "p1"
@@ -122,8 +127,9 @@ def test_control_family_from_the_first_clause():
 
 
 def test_documents_alone_without_cloud_and_inventory_tenants():
-    validated = load([ROOT / "inventory", ROOT / "examples" / "requests"])
-    report = run_audit(validated, POLICIES, today=TODAY)
+    validated = load([ROOT / "inventory", ROOT / "examples" / "requests"],
+                     inventory=ROOT / "inventory")
+    report = run_audit(validated, POLICIES, today=TODAY, providers=PROVIDERS)
     assert report.sections["audit"]["cloud"] is None
     assert not any(f.target.startswith("Cloud") for f in report.findings)
     tenants = report.sections["tenants"]
@@ -135,7 +141,7 @@ def test_documents_alone_without_cloud_and_inventory_tenants():
 
 
 def test_a_cloud_document_also_given_as_file_is_an_error():
-    validated = load([FIXTURES / "GC-MGD-002" / "fail.yaml"])
+    validated = load(inventory=FIXTURES / "GC-MGD-002" / "fail.yaml")
     copy = validated.catalog.documents[0]
     snapshot = CloudSnapshot("test", (Document(copy.kind, copy.id, copy.body, "cloud:test", 0),),
                              1)
@@ -156,7 +162,8 @@ def test_latest_hardening_results_become_findings_and_errors():
                             "failures": [], "stats": {}},
                   "db-1": {"reachable": False, "unreachable": "ssh timeout", "controls": {},
                            "failures": [], "stats": {}}}}
-    report = run_audit(None, POLICIES, today=TODAY, hardening=latest, controls=controls)
+    report = run_audit(None, POLICIES, today=TODAY, providers=PROVIDERS, hardening=latest,
+                       controls=controls)
     assert [(f.policy, f.target) for f in report.findings] == [(cid, "Host/web-1")]
     assert report.findings[0].family == "computing"
     assert any("Host/db-1" in e.path and "unreachable" in e.message for e in report.errors)

@@ -379,6 +379,7 @@ def test_cli_check_appends_and_log_verify_exit_codes(tmp_path, keys, monkeypatch
     docs.mkdir()
     (docs / "d.yaml").write_text("apiVersion: govcloud/v1\nkind: Department\nmetadata: {id: d}\n"
                                  "spec: {name: D, level: county, region: '390121'}\n")
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(docs))  # a Department is inventory data
     for _ in range(2):
         assert runner.invoke(app, ["check", str(docs), "-o", "json"]).exit_code == 0
     log = tmp_path / "state" / "audit.log"
@@ -403,6 +404,7 @@ def test_cli_a_configured_key_that_cannot_be_used_stops_commands(tmp_path, monke
     docs.mkdir()
     (docs / "d.yaml").write_text("apiVersion: govcloud/v1\nkind: Department\nmetadata: {id: d}\n"
                                  "spec: {name: D, level: county, region: '390121'}\n")
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(docs))  # a Department is inventory data
     monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(tmp_path / "missing.key"))
     missing = runner.invoke(app, ["check", str(docs), "-o", "json"])
     assert missing.exit_code == 3 and "missing.key" in missing.output and missing.stdout == ""

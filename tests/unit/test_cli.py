@@ -16,8 +16,10 @@ def invoke(*args):
 
 
 @pytest.fixture
-def docs(tmp_path):
-    write(tmp_path / "docs", "base.yaml", BASE)
+def docs(tmp_path, monkeypatch):
+    """A request folder; the authority data it refers to is the inventory ``tmp/inv``."""
+    write(tmp_path / "inv", "base.yaml", BASE)
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(tmp_path / "inv"))
     write(tmp_path / "docs", "req.yaml", REQUEST)
     return tmp_path / "docs"
 

@@ -1,5 +1,6 @@
 """Consolidation rules (pass/fail fixture per rule), per-level arithmetic, plan order, formats."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def test_every_rule_has_fixtures_and_metadata():
 @pytest.mark.parametrize("rule", rules(), ids=lambda r: r.id)
 @pytest.mark.parametrize("outcome", ["pass", "fail"])
 def test_rule_fixture(rule, outcome):
-    validated = load([FIXTURES / rule.id / f"{outcome}.yaml"])
+    fixture = FIXTURES / rule.id / f"{outcome}.yaml"
+    validated = load([fixture], inventory=fixture)
     assert not validated.all_errors, [str(e) for e in validated.all_errors]
     hits = rule.evaluate(validated.catalog)
     if outcome == "pass":
@@ -197,11 +199,13 @@ def test_every_format_carries_the_numbers(tmp_path, fmt):
 def test_cli_consolidation_json_and_errors(tmp_path):
     load_texts(tmp_path / "ok", base=BASE, docs=room("r1"))
     runner = CliRunner()
-    result = runner.invoke(app, ["consolidation", str(tmp_path / "ok"), "-o", "json"])
+    result = runner.invoke(app, ["consolidation", "--inventory", str(tmp_path / "ok"),
+                                 "-o", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["levels"][0]["with_independent_rooms"] == 1
     load_texts(tmp_path / "bad", base=BASE, docs=room("r1", dept="prov-nowhere"))
-    bad = runner.invoke(app, ["consolidation", str(tmp_path / "bad"), "-o", "json"])
+    bad = runner.invoke(app, ["consolidation", "--inventory", str(tmp_path / "bad"), "-o",
+                                 "json"])
     assert bad.exit_code == 1
     (error,) = json.loads(bad.stdout)["errors"]
     assert error["file"].endswith("docs.yaml") and error["line"] and "prov-nowhere" in (
@@ -210,7 +214,8 @@ def test_cli_consolidation_json_and_errors(tmp_path):
 
 def test_check_includes_consolidation_rules(tmp_path):
     load_texts(tmp_path, base=BASE, docs=room("r1") + request("REQ-1", function="gis"))
-    result = CliRunner().invoke(app, ["check", str(tmp_path), "-o", "json"])
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--inventory", str(tmp_path),
+                                      "-o", "json"])
     policies = {f["policy"] for f in json.loads(result.stdout)["findings"]}
     assert {"GC-CON-001", "GC-CON-008"} <= policies
     assert result.exit_code == 1  # GC-CON-008 is high: the request is refused unless waived
@@ -272,7 +277,8 @@ def test_rooms_hosting_systems_take_the_systems_zones(tmp_path):
 
 def test_cli_request_replacing_unknown_room_is_an_error_with_line(tmp_path):
     load_texts(tmp_path, base=BASE, docs=room("r1") + request("REQ-1", replaces="[r-ghost]"))
-    result = CliRunner().invoke(app, ["consolidation", str(tmp_path), "-o", "json"])
+    result = CliRunner().invoke(app, ["consolidation", "--inventory", str(tmp_path), "-o",
+                                      "json"])
     assert result.exit_code == 1
     (error,) = json.loads(result.stdout)["errors"]
     assert "r-ghost" in error["message"] and error["path"] == "/spec/replaces/0"
@@ -281,7 +287,8 @@ def test_cli_request_replacing_unknown_room_is_an_error_with_line(tmp_path):
 
 def test_cli_default_format_names_file_and_line_of_bad_reference(tmp_path):
     load_texts(tmp_path, base=BASE, docs=room("r1", dept="prov-nowhere"))
-    result = CliRunner().invoke(app, ["consolidation", str(tmp_path), "-o", "table"])
+    result = CliRunner().invoke(app, ["consolidation", "--inventory", str(tmp_path), "-o",
+                                      "table"])
     assert result.exit_code == 1
     assert "docs.yaml:" in result.stdout and "prov-nowhere" in result.stdout
     assert "Traceback" not in result.output
@@ -299,17 +306,24 @@ def test_human_formats_say_why_the_plan_is_ordered(tmp_path, fmt):
 
 
 def test_cli_applies_waivers_to_consolidation_findings(tmp_path):
-    waiver = """
+    today = dt.date.today()
+    waiver = f"""
 ---
 apiVersion: govcloud/v1
 kind: Waiver
-metadata: {id: WVR-1}
-spec: {policy: GC-CON-002, target: MachineRoom/r2, reason: DR site until 2030,
-       approved_by: ops, expires: "2099-12-31"}
+metadata: {{id: WVR-1}}
+spec: {{policy: GC-CON-002, target: MachineRoom/r2, reason: DR site until 2030,
+       approved_by: sec-1, issued: "{today - dt.timedelta(days=10)}",
+       expires: "{today + dt.timedelta(days=300)}"}}
+---
+apiVersion: govcloud/v1
+kind: Role
+metadata: {{id: sec-1}}
+spec: {{role: security, holder: A. Officer, account: a.officer}}
 """
     load_texts(tmp_path, base=BASE, docs=room("r1") + room("r2") + waiver)
-    result = CliRunner().invoke(app, ["consolidation", str(tmp_path), "-o", "json",
-                                      "--fail-on", "medium"])
+    result = CliRunner().invoke(app, ["consolidation", "--inventory", str(tmp_path), "-o",
+                                      "json", "--fail-on", "medium"])
     findings = json.loads(result.stdout)["findings"]
     (dup,) = [f for f in findings if f["policy"] == "GC-CON-002"]
     assert dup["waived"] is True and dup["waiver"] == "WVR-1"

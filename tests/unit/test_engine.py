@@ -58,7 +58,7 @@ def policy_dir(tmp_path):
 
 def run(tmp_path, policy_dir, **files):
     validated = load_texts(tmp_path / "docs", **files)
-    return run_check(validated, load_policies(policy_dir), today=TODAY, with_rules=False)
+    return run_check(validated, load_policies(policy_dir), today=TODAY, providers=())
 
 
 def test_clean_request_has_no_findings(tmp_path, policy_dir):
@@ -92,7 +92,7 @@ def waiver(policy, expires, wid="W-1"):
     kind: Waiver
     metadata: {{id: {wid}}}
     spec: {{policy: {policy}, target: ResourceRequest/REQ-1, reason: legacy hardware until
-            migration, approved_by: ciso, expires: {expires}}}
+            migration, approved_by: ciso, issued: 2026-01-02, expires: {expires}}}
     """
 
 

@@ -42,9 +42,9 @@ def test_issue_policies_that_must_not_be_waived():
 def test_fixture(policy, outcome):
     fixture = FIXTURES / policy.id / f"{outcome}.yaml"
     assert fixture.is_file(), f"{policy.id} has no {outcome} fixture at {fixture}"
-    validated = load([FIXTURES / "_base", fixture])
+    validated = load(inventory=[FIXTURES / "_base", fixture])
     assert not validated.all_errors, [str(e) for e in validated.all_errors]
-    report = run_check(validated, BASELINE.only([policy.id]), today=TODAY, with_rules=False)
+    report = run_check(validated, BASELINE.only([policy.id]), today=TODAY, providers=())
     hits = [f for f in report.findings if f.policy == policy.id and not f.waived]
     if outcome == "pass":
         assert hits == [], [f"{f.target} {f.path}: {f.evidence}" for f in hits]

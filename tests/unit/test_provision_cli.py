@@ -133,29 +133,7 @@ def test_a_json_file_that_is_not_a_plan_is_refused(tmp_path, no_cloud):
     assert result.exit_code == 2 and "not a govcloud plan file" in result.output
 
 
-def test_apply_requires_approvals_of_three_roles_when_asked(tmp_path, no_cloud):
-    from govcloud.auditlog import generate_keypair
-
-    request = tmp_path / "req.yaml"
-    request.write_text(GOOD.read_text())
-    keys = {role: generate_keypair(tmp_path / "keys" / role)
-            for role in ("department", "ops", "security")}
-    trust = tmp_path / "trust.yaml"
-    trust.write_text(json.dumps({role: [keys[role][1].read_text()] for role in keys}))
-    args = ["apply", INVENTORY, str(request), "--yes", "--require-approvals", str(trust)]
-    missing = runner.invoke(app, args)
-    assert missing.exit_code == 1, missing.output
-    assert "approval" in missing.output and "nothing was sent" in missing.output.lower()
-    for role, (private, _) in keys.items():
-        signed = runner.invoke(app, ["approve", str(request), "--as", role, "--key",
-                                     str(private)])
-        assert signed.exit_code == 0, signed.output
-    approved = runner.invoke(app, args)
-    # Approved: it goes on to the cloud, which does not exist here.
-    assert approved.exit_code == 2 and "clouds.yaml" in approved.output, approved.output
-    request.write_text(GOOD.read_text().replace("cores: 4", "cores: 40"))
-    changed = runner.invoke(app, args)
-    assert changed.exit_code == 1, changed.output
+# Approvals at apply (MLPS >= 3 needs department, ops and security): tests/unit/test_approvals.py
 
 
 # ---------------------------------------------------------------- the reader on fake SDK objects

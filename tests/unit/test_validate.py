@@ -127,7 +127,7 @@ def test_waiver_target_must_resolve(tmp_path):
     kind: Waiver
     metadata: {id: W-1}
     spec: {policy: GC-X-001, target: ResourceRequest/REQ-9, reason: r, approved_by: ciso,
-           expires: 2027-01-01}
+           issued: 2026-06-01, expires: 2027-01-01}
     """
     v = load_texts(tmp_path, base=BASE, req=REQUEST, w=waiver)
     assert "ResourceRequest 'REQ-9' does not exist" in messages(v)[0]

@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from govcloud.errors import ExecutionError, InputError
+from govcloud.fsutil import write_atomic
 from govcloud.hardening.target.image import MGMT_USER, build_image
 from govcloud.state import ensure_state_subdir
 
@@ -99,8 +100,8 @@ def aggregate_inventory() -> Path:
     hosts = {}
     for t in list_targets():
         hosts.update(yaml.safe_load(t.inventory.read_text())["all"]["hosts"])
-    path.write_text(yaml.safe_dump({"all": {"hosts": hosts}}, sort_keys=True))
-    path.chmod(0o600)
+    write_atomic(path, yaml.safe_dump({"all": {"hosts": hosts}}, sort_keys=True).encode(),
+                 secret=True)
     return path
 
 
@@ -312,12 +313,16 @@ def _write_inventory(t: Target) -> None:
         "ansible_user": MGMT_USER,
         "ansible_become": True,
         "ansible_ssh_private_key_file": str(t.key),
+        # The one place host-key checking is off (the runner turns it on for every inventory):
+        # a throw-away target with fresh host keys at each boot, on this machine's private
+        # network namespace. The marker says so to a reader of the inventory.
         "ansible_ssh_common_args": " ".join(SSH_OPTS[:6]),
+        "govcloud_test_target": True,
         "ansible_python_interpreter": "/usr/bin/python3",
         "govcloud_target_mode": t.mode,
     }
-    t.inventory.write_text(yaml.safe_dump({"all": {"hosts": {t.name: host}}}, sort_keys=True))
-    t.inventory.chmod(0o600)
+    write_atomic(t.inventory, yaml.safe_dump({"all": {"hosts": {t.name: host}}},
+                                             sort_keys=True).encode(), secret=True)
 
 
 def _wait_ssh(t: Target, timeout: float) -> None:
