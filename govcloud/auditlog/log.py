@@ -280,6 +280,7 @@ class AuditLog:
     key: signing.SigningKey | None = None
     witnesses: list[Witness] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what an append repaired, for the CLI
+    identity: str | None = None  # who holds the key, from the inventory's roles ("signed_as")
 
     def __post_init__(self) -> None:
         key: Any = self.key
@@ -552,6 +553,8 @@ class AuditLog:
         first = tail.first if tail.seq else 1
         if self.key is not None:
             entry["signer"] = self.key.fingerprint
+            if self.identity:
+                entry["signed_as"] = self.identity
             lines = [canonical(entry)]
             if checkpoint_due(entry["seq"] + 1, first, tail.every):
                 checkpoint = sign_record(self.key, {"seq": entry["seq"] + 1,

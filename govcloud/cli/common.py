@@ -45,7 +45,7 @@ def command(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             if fn.__name__ in RECORDED_COMMANDS:
-                prepare_audit_log()
+                prepare_audit_log(kwargs.get("inventory"))
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
@@ -105,13 +105,16 @@ def wants_color(output: Path | None) -> bool:
     return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def prepare_audit_log() -> None:
-    """Fail closed: load the configured audit key (KeyUnusable, exit 3) and check that the log
-    can be extended (IntegrityError, exit 4) before the command does anything."""
+def prepare_audit_log(inventory: Path | None = None) -> None:
+    """Fail closed: load the configured audit key (KeyUnusable, exit 3), check that it holds the
+    audit role when the inventory's roles are in force, and that the log can be extended
+    (IntegrityError, exit 4), before the command does anything."""
     from govcloud.auditlog import AuditLog
 
     Settings.audit_log = None
     log = AuditLog.from_env(key_path=Settings.audit_key)
+    if log.key is not None:
+        log.identity = _audit_role_holder(log.key, inventory)
     try:
         log.check()
     except OSError as exc:
@@ -120,6 +123,32 @@ def prepare_audit_log() -> None:
                                  hint="fix the state folder; nothing was done") from exc
         note(f"govcloud: warning: cannot read the audit log ({exc.strerror or exc})")
     Settings.audit_log = log
+
+
+def _audit_role_holder(key: Any, inventory: Path | None) -> str | None:
+    """Who holds the audit key, from the inventory's signed roles: ``None`` when no trust root
+    is pinned or the inventory has no roles (roles not in force); KeyUnusable (exit 3) when the
+    roles are in force and the key is not an active audit administrator's (三员)."""
+    import datetime as dt
+
+    from govcloud import roles, signing
+
+    try:
+        roles.pinned_root()
+        root, _ = resolve_inventory(inventory)
+        role_set = roles.load_roles(root)
+    except InputError:
+        return None
+    holder = role_set.by_fingerprint(key.fingerprint)
+    if holder is None or holder.role != "audit" or holder.expired(dt.date.today()):
+        what = ("held by nobody" if holder is None else f"held by {holder.describe()} as "
+                f"{holder.role}" + (" (expired)" if holder.expired(dt.date.today()) else ""))
+        raise signing.KeyUnusable(
+            f"the audit key {key.fingerprint[:16]}… is {what} in {role_set.source}, not by an "
+            "active audit administrator (Role audit): it may not sign the audit log",
+            hint="use the audit administrator's key, or have the security office add it to the "
+            "roles as audit")
+    return f"audit: {holder.describe()}"
 
 
 def audit_log() -> Any:

@@ -4,6 +4,7 @@ append never signs over what its signed head does not vouch for."""
 import json
 import os
 import pwd
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +17,8 @@ from govcloud.auditlog.log import GENESIS, _sign, sm3_hex
 from govcloud.auditlog.witness import FileWitness
 from govcloud.cli.app import app
 from govcloud.errors import IntegrityError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -412,3 +415,29 @@ def test_cli_a_configured_key_that_cannot_be_used_stops_commands(tmp_path, monke
     flag = runner.invoke(app, ["--audit-key", str(tmp_path / "missing.key"), "check", str(docs)])
     assert flag.exit_code == 3 and flag.stdout == ""
     assert not (tmp_path / "state" / "audit.log").exists()
+
+
+def test_cli_the_audit_key_must_hold_the_audit_role_when_roles_are_in_force(tmp_path,
+                                                                             monkeypatch):
+    from tests.unit.keyring import make_keyring
+
+    ring = make_keyring(tmp_path, monkeypatch)
+    runner = CliRunner()
+    request = str(ROOT / "examples" / "requests" / "good-county-elderly-care-level2.yaml")
+    log = tmp_path / "state" / "audit.log"
+    for other in ("security", "evidence"):  # 三员: another role's key may not sign the log
+        monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(ring.key_files[other]))
+        refused = runner.invoke(app, ["check", request, "-o", "json"])
+        assert refused.exit_code == 3 and f"as {other}" in refused.output, refused.output
+        assert refused.stdout == "" and not log.exists()
+    stranger = tmp_path / "stranger.key"
+    stranger.write_bytes(signing.private_pem(signing.generate(), None))
+    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(stranger))
+    refused = runner.invoke(app, ["check", request, "-o", "json"])
+    assert refused.exit_code == 3 and "held by nobody" in refused.output
+    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(ring.key_files["audit"]))
+    done = runner.invoke(app, ["check", request, "-o", "json"])
+    assert done.exit_code in (0, 1), done.output
+    entry = json.loads(lines(log)[0])
+    assert entry["signer"] == ring.keys["audit"].fingerprint
+    assert entry["signed_as"].startswith("audit: 赵敏 (zhao.min")
