@@ -441,3 +441,21 @@ def test_cli_the_audit_key_must_hold_the_audit_role_when_roles_are_in_force(tmp_
     entry = json.loads(lines(log)[0])
     assert entry["signer"] == ring.keys["audit"].fingerprint
     assert entry["signed_as"].startswith("audit: 赵敏 (zhao.min")
+
+
+def test_cli_log_verify_takes_the_audit_key_from_the_inventorys_roles(tmp_path, monkeypatch):
+    from tests.unit.keyring import make_keyring
+
+    ring = make_keyring(tmp_path, monkeypatch)
+    log = tmp_path / "state" / "audit.log"
+    fill(log, ring.keys["audit"])
+    runner = CliRunner()
+    ok = runner.invoke(app, ["log", "verify", str(log)])
+    assert ok.exit_code == 0 and "signed head verified" in ok.output, ok.output
+    assert "from the inventory's roles: 赵敏" in ok.output
+    tamper_truncate(log)
+    assert runner.invoke(app, ["log", "verify", str(log)]).exit_code == 4
+    other = tmp_path / "other.log"
+    fill(other, ring.keys["security"])  # signed with a key that is not the audit role's
+    bad = runner.invoke(app, ["log", "verify", str(other)])
+    assert bad.exit_code == 4 and "which no audit administrator holds" in bad.output
