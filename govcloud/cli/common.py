@@ -30,7 +30,7 @@ class Settings:
 # audit key is loaded and the log checked, so a key that is missing, unreadable or locked (exit
 # 3) or a log that cannot be extended (exit 4) stops them before they do anything.
 RECORDED_COMMANDS = frozenset({"check", "consolidation", "harden", "audit", "approve", "apply",
-                               "drift", "destroy"})
+                               "plan", "drift", "destroy", "sign_roles_cmd"})
 
 
 def fail(message: str, code: int) -> None:
