@@ -19,7 +19,7 @@ from govcloud.auditlog.log import (
 )
 from govcloud.auditlog.witness import Witness, latest
 from govcloud.errors import InputError, IntegrityError
-from govcloud.fsutil import read_regular
+from govcloud.fsutil import NotRegularFileError, read_regular
 from govcloud.signing import VerifyKey
 
 
@@ -59,6 +59,9 @@ def verify(path: Path, public_key: Any = None, witnesses: Sequence[Witness] = ()
     except FileNotFoundError:
         return _missing(path, head_path, witnesses, key)
     except OSError as exc:
+        if isinstance(exc, NotRegularFileError) and head_path.exists():
+            return VerifyResult(0, 0, f"the log is {exc.strerror}, not a file, next to its "
+                                f"signed head {head_path.name}: it was replaced")
         raise InputError(f"cannot read {path}: {exc.strerror or exc}",
                          hint="pass the audit log (a regular file)") from exc
     notes: list[str] = []
@@ -84,6 +87,14 @@ def verify(path: Path, public_key: Any = None, witnesses: Sequence[Witness] = ()
         if problem:
             return VerifyResult(0, 0, f"the {witnessed[1]} holds a head of this log that "
                                 f"{problem} (the witness was tampered with)")
+    if (head is not None and pending is not None and key is not None
+            and head.size is not None and pending.size is not None
+            and head.size < len(data) < pending.size and pending.seq > head.seq
+            and not data.endswith(b"\n") and pending.problem(key) is None):
+        notes.append(f"an append (seq {pending.seq}) was interrupted mid-write: its "
+                     f"{len(data) - head.size} bytes after the signed head are not entries yet; "
+                     "the next append sets them aside")
+        data = data[:head.size]
     wanted = {h.seq for h in (head, pending, witnessed[0] if witnessed else None) if h}
     first = head.first if head is not None else 1
     every = head.every if head is not None else 0

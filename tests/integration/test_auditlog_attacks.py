@@ -264,6 +264,17 @@ def test_deleting_log_and_head_is_caught_by_the_witness(world):
     assert "the head (and log) were removed" in refused(world)
 
 
+def test_deleting_log_and_head_without_a_witness_is_not_detectable(world):
+    """The threat model's limit: with no witness, no trace says a log ever existed."""
+    world.checks(2)
+    world.log.unlink()
+    world.head.unlink()
+    done = world.verify()
+    assert done.returncode == 2 and "nothing was ever logged there" in done.stderr
+    world.checks(1)  # a new log starts
+    assert world.verify().returncode == 0
+
+
 def test_deleting_the_head_of_a_signed_log(world):
     world.checks(2)
     world.head.unlink()

@@ -241,6 +241,54 @@ def test_a_torn_line_newer_than_the_head_is_set_aside(tmp_path, keys):
     assert any("set aside" in n for n in log.notes)
 
 
+def test_forged_lines_before_a_torn_fragment_are_refused_not_set_aside(tmp_path, keys):
+    private, public, _ = keys
+    path = tmp_path / "audit.log"
+    log = fill(path, private)
+    tamper_append_forged(path)
+    with path.open("ab") as handle:
+        handle.write(b'{"actor":"x"')  # looks like a crash, but no append was in flight
+    assert not verify(path, public).ok
+    with pytest.raises(IntegrityError, match="1 line\\(s\\) after the signed head"):
+        log.append("check", {}, "00" * 32)
+    assert not (tmp_path / "audit.log.torn").exists()
+
+
+def test_a_crash_in_the_middle_of_entry_and_checkpoint_is_set_aside(tmp_path, keys,
+                                                                    small_checkpoints):
+    private, public, _ = keys
+    path = tmp_path / "audit.log"
+    log = fill(path, private, n=4)
+    head = (tmp_path / "audit.log.head").read_bytes()
+    size = path.stat().st_size
+    log.append("check", {}, "00" * 32)  # entry 5 and the checkpoint after it: one write
+    data = path.read_bytes()
+    pending = (tmp_path / "audit.log.head").read_bytes()
+    # The state of a crash after the entry and half the checkpoint reached the disk.
+    cut = data.index(b"\n", size) + 20
+    path.write_bytes(data[:cut])
+    (tmp_path / "audit.log.head").write_bytes(head)
+    (tmp_path / "audit.log.head.next").write_bytes(pending)
+    during = verify(path, public)
+    assert during.ok and any("interrupted mid-write" in n for n in during.notes)
+    (tmp_path / "audit.log.head.next").rename(tmp_path / "saved")
+    assert not verify(path, public).ok  # without the signed pending head: lines nobody vouches for
+    (tmp_path / "saved").rename(tmp_path / "audit.log.head.next")
+    log.append("check", {}, "00" * 32)
+    assert verify(path, public).ok and len(lines(tmp_path / "audit.log.torn")) == 2
+
+
+def test_a_fifo_in_place_of_the_log_is_an_integrity_failure(tmp_path, keys):
+    private, public, _ = keys
+    path = tmp_path / "audit.log"
+    fill(path, private)
+    path.unlink()
+    os.mkfifo(path)
+    assert "not a file" in verify(path, public).problem
+    with pytest.raises(IntegrityError, match="is a FIFO"):
+        AuditLog(path, private).append("check", {}, "00" * 32)
+
+
 def test_a_crash_between_the_lines_and_the_head_is_finished(tmp_path, keys):
     private, public, _ = keys
     path = tmp_path / "audit.log"
