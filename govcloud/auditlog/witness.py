@@ -7,13 +7,17 @@ restored older copy is caught (exit 4) by ``log verify`` and refused by the next
 Two witnesses exist; each one configured is written after every signed append and read by
 every check:
 
-- **a file** (``$GOVCLOUD_WITNESS``; default ``/var/log/govcloud/audit-witness.log`` when that
-  file exists; ``off`` disables it): one JSON line per signed head, ``{"head": {...}, "log":
-  "/abs/path/audit.log"}``. It is only worth something when the people who can write the state
-  folder cannot rewrite it: in production it belongs to another account (root), group-writable
-  for the operators and marked append-only (``chattr +a``: only root can lift it), so an
-  operator can add lines but not cut or change them. A file given in ``$GOVCLOUD_WITNESS`` is
-  created if missing; the default one must be created by the administrator (docs/audit-log.md).
+- **a file** (``$GOVCLOUD_WITNESS``; ``off`` disables it; unset: the system witness
+  ``/var/log/govcloud/audit-witness.log`` when that file exists, else the account's own
+  ``$XDG_DATA_HOME/govcloud/audit-witness.log`` (``~/.local/share/...``) outside the state
+  folder): one JSON line per signed head, ``{"head": {...}, "log": "/abs/path/audit.log"}``. It
+  is worth most when the people who can write the state folder cannot rewrite it: in production
+  it belongs to another account (root), group-writable for the operators and marked append-only
+  (``chattr +a``: only root can lift it), so an operator can add lines but not cut or change
+  them. The account's own file catches a state folder put back from a copy (a restored backup,
+  or someone who can write only the state folder), not its own account. A file given in
+  ``$GOVCLOUD_WITNESS`` and the account's own file are created if missing; the system one is
+  created by the administrator (docs/audit-log.md).
 - **the system journal** (``$GOVCLOUD_WITNESS_JOURNAL``: ``auto``, the default, uses it when
   journald runs, i.e. ``/run/systemd/journal/socket`` exists; ``on`` requires it; ``off``):
   written with ``systemd-cat -t govcloud-audit-witness``, read back with ``journalctl -t``.
@@ -99,9 +103,10 @@ class FileWitness:
 
     def _open(self) -> int:
         flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-        if self.create:
-            flags |= os.O_CREAT
         try:
+            if self.create:
+                flags |= os.O_CREAT
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             return os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise ExecutionError(
@@ -188,10 +193,32 @@ def configured() -> list[Witness]:
             witnesses.append(FileWitness(Path(value).expanduser(), create=True))
         elif DEFAULT_WITNESS.exists() or DEFAULT_WITNESS.is_symlink():
             witnesses.append(FileWitness(DEFAULT_WITNESS))
+        else:
+            own = account_witness()
+            if own is not None:
+                witnesses.append(FileWitness(own, create=True))
     journal = os.environ.get(JOURNAL_ENV, "auto").strip().lower()
     if journal == "on" or (journal not in _OFF and JOURNAL_SOCKET.exists()):
         witnesses.append(JournalWitness())
     return witnesses
+
+
+def account_witness() -> Path | None:
+    """The account's own witness file, or None when the account has no usable home (a
+    service account with HOME=/nonexistent keeps no account witness)."""
+    data = os.environ.get("XDG_DATA_HOME", "").strip()
+    if data:
+        folder = Path(data) / "govcloud"
+    else:
+        home = os.environ.get("HOME", "").strip()
+        if not home or not Path(home).is_dir() or not os.access(home, os.W_OK):
+            return None
+        folder = Path(home) / ".local" / "share" / "govcloud"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return folder / "audit-witness.log"
 
 
 def latest(witnesses: Iterable[Witness], log: Path) -> tuple[Head, str] | None:

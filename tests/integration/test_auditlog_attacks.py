@@ -247,6 +247,22 @@ def test_restoring_an_old_copy_of_log_and_head_is_caught_by_the_witness(world):
     assert "an older copy was put back" in refused(world)
 
 
+def test_by_default_the_accounts_own_witness_catches_a_state_folder_put_back(world):
+    """No witness configured at all: the account's own witness (outside the state folder)
+    catches a state folder restored from a copy."""
+    world.env["GOVCLOUD_WITNESS"] = ""  # unset: the default
+    world.checks(2)
+    own = world.base / ".local" / "share" / "govcloud" / "audit-witness.log"  # HOME is base
+    assert len(own.read_bytes().splitlines()) == 2 and own.stat().st_mode & 0o777 == 0o600
+    saved = world.base / "saved-state"
+    shutil.copytree(world.state, saved)
+    world.checks(1)
+    shutil.rmtree(world.state)
+    shutil.copytree(saved, world.state)
+    assert "put back" in broken(world, GOVCLOUD_WITNESS="")
+    assert "put back" in refused(world, GOVCLOUD_WITNESS="")
+
+
 def test_deleting_the_log_is_an_integrity_failure(world):
     world.checks(2)
     world.log.unlink()
