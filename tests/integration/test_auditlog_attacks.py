@@ -291,6 +291,25 @@ def test_deleting_log_and_head_without_a_witness_is_not_detectable(world):
     assert world.verify().returncode == 0
 
 
+@pytest.mark.parametrize("witness", ["off", "own"])
+def test_a_log_made_to_look_never_signed(world, witness):
+    """Head deleted, signer fields and checkpoints stripped, chain recomputed: without a
+    witness the next command adopts it (not detectable); the account's own witness refuses."""
+    world.env["GOVCLOUD_WITNESS"] = "" if witness == "own" else "off"
+    world.checks(4)
+    entries = [json.loads(line) for line in world.lines()]
+    entries = [{k: v for k, v in e.items() if k != "signer"} for e in entries
+               if e.get("type") != "checkpoint"]
+    entries[0]["command"] = "validate"
+    world.log.write_bytes(rechain(entries))
+    world.head.unlink()
+    if witness == "off":
+        world.checks(1)
+        assert world.verify().returncode == 0  # NOT detectable without a witness
+    else:
+        assert "were removed" in refused(world)
+
+
 def test_deleting_the_head_of_a_signed_log(world):
     world.checks(2)
     world.head.unlink()
