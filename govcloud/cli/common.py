@@ -45,7 +45,8 @@ def command(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             if fn.__name__ in RECORDED_COMMANDS:
-                prepare_audit_log(kwargs.get("inventory"))
+                # harden's --inventory is Ansible's host list, not the authority data
+                prepare_audit_log(None if fn.__name__ == "harden" else kwargs.get("inventory"))
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise

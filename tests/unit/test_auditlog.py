@@ -507,3 +507,18 @@ def test_cli_log_verify_takes_the_audit_key_from_the_inventorys_roles(tmp_path, 
     fill(other, ring.keys["security"])  # signed with a key that is not the audit role's
     bad = runner.invoke(app, ["log", "verify", str(other)])
     assert bad.exit_code == 4 and "which no audit administrator holds" in bad.output
+
+
+def test_cli_hardens_inventory_option_is_not_taken_for_the_roles(tmp_path, monkeypatch):
+    """harden's --inventory is Ansible's host list: the audit key's role is still checked
+    against the authority inventory's signed roles, not against that file."""
+    from tests.unit.keyring import make_keyring
+
+    ring = make_keyring(tmp_path, monkeypatch)
+    monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(ring.key_files["audit"]))
+    hosts = tmp_path / "hosts.ini"
+    hosts.write_text("[all]\nunreachable ansible_host=127.0.0.9\n")
+    done = CliRunner().invoke(app, ["harden", "--check", "--inventory", str(hosts)])
+    assert done.exit_code not in (3, 4) and "not signed" not in done.output, done.output
+    entry = json.loads(lines(tmp_path / "state" / "audit.log")[0])
+    assert entry["command"] == "harden --check" and entry["signed_as"].startswith("audit: ")
