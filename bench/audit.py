@@ -67,7 +67,7 @@ def build(path: Path, n: int, key: signing.SigningKey) -> None:
                 record = {"seq": seq, "time": "2026-11-25T00:00:00.000+00:00",
                           "actor": "bench", "uid": 1000, "command": "check",
                           "inputs": {"inventory/departments.yaml": "ab" * 32},
-                          "result": "cd" * 32, "prev": prev, "signer": key.fingerprint}
+                          "result": "cd" * 32, "prev": prev, "signer": key.fingerprint[:16]}
             line = canonical(record)
             handle.write(line + b"\n")
             size += len(line) + 1

@@ -556,7 +556,7 @@ class AuditLog:
         lines = [canonical(entry)]
         first = tail.first if tail.seq else 1
         if self.key is not None:
-            entry["signer"] = self.key.fingerprint
+            entry["signer"] = self.key.fingerprint[:16]  # the full one is in every head
             if self.identity:
                 entry["signed_as"] = self.identity
             lines = [canonical(entry)]

@@ -184,19 +184,16 @@ def _walk(lines: list[bytes], key: VerifyKey | None, first: int, every: int,
     an entry (``{"actor":...}``); a line that fails the fast checks is parsed for the message."""
     strict = key is not None
     expected_prev = GENESIS.encode()
+    prev_field = b'"prev":"' + expected_prev + b'"'
     checkpoints = 0
     new_sm3 = _new_sm3
     next_due = _next_due(0, first, every) if strict else -1
     number = 0
     for number, raw in enumerate(lines, start=1):
-        number_bytes = b"%d" % number
-        at_seq = raw.rfind(b'"seq":') + 6
-        at_prev = raw.rfind(b'"prev":"') + 8
-        end = at_seq + len(number_bytes)
-        if not (at_seq >= 6 and at_prev >= 8 and raw.startswith(number_bytes, at_seq)
-                and raw[end:end + 1] in (b",", b"}")
-                and raw[at_prev:at_prev + 64] == expected_prev
-                and raw[at_prev + 64:at_prev + 65] == b'"'
+        # The fields as canonical JSON writes them: quotes inside strings are escaped, so
+        # '"seq":N,' and '"prev":"H"' can only be the entry's own keys; a key after "seq"
+        # ("time", "sig"...) always follows it, hence the comma.
+        if not (prev_field in raw and b'"seq":%d,' % number in raw
                 and raw.startswith(b'{"') and raw.endswith(b"}")):
             return _Walk(number - 1, checkpoints, "", _diagnose(raw, number), number)
         if strict:
@@ -217,6 +214,7 @@ def _walk(lines: list[bytes], key: VerifyKey | None, first: int, every: int,
         digest = new_sm3()
         digest.update(raw)
         expected_prev = digest.hexdigest().encode()
+        prev_field = b'"prev":"' + expected_prev + b'"'
     ends: dict[int, tuple[int, str]] = {0: (0, GENESIS)}
     for seq in {*wanted, number}:
         if 0 < seq <= number:  # end byte and SM3 of the lines the head and witnesses name
