@@ -366,6 +366,46 @@ def test_a_locked_key_stops_the_command_and_its_passphrase_unlocks_it(world):
     assert PASSPHRASE not in done.stderr + no_passphrase.stderr + wrong.stderr
 
 
+def test_a_locked_key_is_unlocked_at_a_terminal_prompt(world):
+    """On a terminal, govcloud asks for the passphrase (no echo) before the command's work."""
+    import pty
+    import select
+
+    locked = world.base / "locked"
+    made = world.run("log", "keygen", "--out", str(locked), "--encrypt",
+                     GOVCLOUD_KEY_PASSPHRASE=PASSPHRASE)
+    assert made.returncode == 0, made.stderr
+    env = {**world.env, "GOVCLOUD_AUDIT_KEY": str(locked / "audit-signing.key")}
+    argv = [sys.executable, "-m", "govcloud", "check", str(world.base / "docs"), "-o", "json",
+            "--output", str(world.base / "report.json")]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a session on the pty, as on an operator's terminal
+        os.chdir(ROOT)
+        os.execve(argv[0], argv, env)
+    seen = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        if not ready:
+            os.kill(pid, 9)
+            pytest.fail(f"no prompt within 60 s: {seen!r}")
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"passphrase for" in seen:
+            os.write(fd, PASSPHRASE.encode() + b"\n")
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    assert answered and os.waitstatus_to_exitcode(status) == 0, seen
+    assert PASSPHRASE.encode() not in seen  # not echoed
+    assert json.loads(world.lines()[0])["command"] == "check"
+    assert (world.base / "report.json").exists()
+
+
 # ---------------------------------------------------------------- who did it
 
 
