@@ -328,6 +328,8 @@ class AuditLog:
             self._tail(None)
             return
         except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.ENXIO):
+                raise  # permissions and the like: the caller says what that means
             raise IntegrityError(f"cannot open the audit log {self.path}: "
                                  f"{exc.strerror or exc}",
                                  hint="it must be a regular file, not a link; investigate") from exc

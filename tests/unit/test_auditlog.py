@@ -522,3 +522,16 @@ def test_cli_hardens_inventory_option_is_not_taken_for_the_roles(tmp_path, monke
     assert done.exit_code not in (3, 4) and "not signed" not in done.output, done.output
     entry = json.loads(lines(tmp_path / "state" / "audit.log")[0])
     assert entry["command"] == "harden --check" and entry["signed_as"].startswith("audit: ")
+
+
+def test_a_symlink_in_place_of_the_log_is_refused(tmp_path, keys):
+    private, _, _ = keys
+    path = tmp_path / "audit.log"
+    fill(path, private)
+    (tmp_path / "elsewhere.log").write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(tmp_path / "elsewhere.log")
+    with pytest.raises(IntegrityError, match="not a link"):
+        AuditLog(path, private).check()
+    with pytest.raises(IntegrityError, match="not a regular file"):
+        AuditLog(path, private).append("check", {}, "00" * 32)
