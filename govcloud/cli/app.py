@@ -50,6 +50,10 @@ PathsArg = typer.Argument(..., help="Files or folders of govcloud documents.")
 MaxSizeOpt = typer.Option(
     10 * 1024 * 1024, "--max-file-size", help="Refuse YAML files larger than this many bytes."
 )
+AuditKeyOpt = typer.Option(
+    None, "--audit-key", help="The audit log's signing key (PEM, SM2 or Ed25519; default "
+    "$GOVCLOUD_AUDIT_KEY). Configured but unusable: commands stop with exit 3."
+)
 
 
 def _version(value: bool) -> None:
@@ -64,8 +68,10 @@ def main_options(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    audit_key: Path = AuditKeyOpt,
 ) -> None:
     Settings.debug = debug
+    Settings.audit_key = audit_key
 
 
 def _today(as_of: str | None) -> dt.date:

@@ -24,7 +24,7 @@ from govcloud.cli.common import (
     resolve_format,
     wants_color,
 )
-from govcloud.errors import EXIT_USAGE, GovcloudError, InputError, IntegrityError
+from govcloud.errors import EXIT_USAGE, InputError, IntegrityError
 
 PathsArg = typer.Argument(None, help="Requests and inventory to audit with the cloud (optional).")
 CloudOpt = typer.Option(None, "--os-cloud", help="Admin cloud in clouds.yaml to read "
@@ -56,16 +56,12 @@ _ApproveCloudOpt = typer.Option(None, "--os-cloud", help="The cloud the approval
 
 
 def _record(inputs: dict[str, str], result: Any) -> tuple[dict[str, Any] | None, Path | None]:
-    """Append the audit to the audit log; a log that cannot be written is said, loudly."""
-    from govcloud.auditlog import AuditLog
+    """Append the audit to the audit log (common.append_entry: strict with an audit key)."""
     from govcloud.auditlog.log import canonical, sm3_hex
+    from govcloud.cli.common import append_entry, audit_log
 
-    try:
-        log = AuditLog.from_env()
-        return log.append("audit", inputs, sm3_hex(canonical(result))), log.path
-    except (OSError, GovcloudError) as exc:
-        note(f"govcloud: warning: audit log not written ({exc}); fix the state folder")
-        return None, None
+    entry = append_entry("audit", inputs, sm3_hex(canonical(result)))
+    return entry, (audit_log().path if entry is not None else None)
 
 
 def _file_digests(paths: list[Path]) -> dict[str, str]:
@@ -93,7 +89,13 @@ def _roles(inventory: Path | None) -> Any:
 def _not_the_log_key(path: Path, private: Any) -> None:
     """三员 even without roles: the evidence key is not the audit log's key."""
     from govcloud import signing
+    from govcloud.cli.common import Settings
 
+    loaded = getattr(Settings.audit_log, "key", None)  # the log's key, loaded before the work
+    if loaded is not None and loaded.fingerprint == private.fingerprint:
+        raise InputError(f"the evidence key {path} is the audit log's key",
+                         hint="evidence and the audit log need separate keys (三员): "
+                         "`govcloud keys generate --role evidence`")
     log_key = os.environ.get("GOVCLOUD_AUDIT_KEY")
     if not log_key:
         return

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from govcloud.errors import GovcloudError, InputError
+from govcloud.errors import ExecutionError, GovcloudError, InputError, IntegrityError
 from govcloud.fsutil import write_atomic
 from govcloud.model import FAIL_ON_CHOICES
 
@@ -21,6 +21,15 @@ FORMATS = ("table", "json", "sarif", "junit", "html", "markdown")
 
 class Settings:
     debug = False
+    audit_key: Path | None = None  # --audit-key (else $GOVCLOUD_AUDIT_KEY)
+    audit_log: Any = None  # the AuditLog checked before the running command's work
+
+
+# Commands that append to the audit log (by function name): before their work, the configured
+# audit key is loaded and the log checked, so a key that is missing, unreadable or locked (exit
+# 3) or a log that cannot be extended (exit 4) stops them before they do anything.
+RECORDED_COMMANDS = frozenset({"check", "consolidation", "harden", "audit", "approve", "apply",
+                               "plan", "drift", "destroy", "sign_roles_cmd"})
 
 
 def fail(message: str, code: int) -> None:
@@ -34,6 +43,9 @@ def command(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            if fn.__name__ in RECORDED_COMMANDS:
+                # harden's --inventory is Ansible's host list, not the authority data
+                prepare_audit_log(None if fn.__name__ == "harden" else kwargs.get("inventory"))
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
@@ -93,14 +105,93 @@ def wants_color(output: Path | None) -> bool:
     return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def record(command_name: str, inputs: list[Path], result: object) -> None:
-    """Append the command to the audit log; a log that cannot be written is said, loudly."""
-    from govcloud.auditlog import append
+def prepare_audit_log(inventory: Path | None = None) -> None:
+    """Fail closed: load the configured audit key (KeyUnusable, exit 3), check that it holds the
+    audit role when the inventory's roles are in force, and that the log can be extended
+    (IntegrityError, exit 4), before the command does anything."""
+    from govcloud.auditlog import AuditLog
+
+    Settings.audit_log = None
+    log = AuditLog.from_env(key_path=Settings.audit_key)
+    if log.key is not None:
+        log.identity = _audit_role_holder(log.key, inventory)
+    try:
+        log.check()
+    except OSError as exc:
+        if log.key is not None:
+            raise ExecutionError(f"cannot read the audit log {log.path}: {exc.strerror or exc}",
+                                 hint="fix the state folder; nothing was done") from exc
+        note(f"govcloud: warning: cannot read the audit log ({exc.strerror or exc})")
+    Settings.audit_log = log
+
+
+def _audit_role_holder(key: Any, inventory: Path | None) -> str | None:
+    """Who holds the audit key, from the inventory's signed roles: ``None`` when no trust root
+    is pinned or the inventory has no roles (roles not in force); KeyUnusable (exit 3) when the
+    roles are in force and the key is not an active audit administrator's (三员)."""
+    import datetime as dt
+
+    from govcloud import roles, signing
 
     try:
-        append(command_name, inputs, result)
+        roles.pinned_root()
+        root, _ = resolve_inventory(inventory)
+        role_set = roles.load_roles(root)
+    except InputError:
+        return None
+    holder = role_set.by_fingerprint(key.fingerprint)
+    if holder is None or holder.role != "audit" or holder.expired(dt.date.today()):
+        what = ("held by nobody" if holder is None else f"held by {holder.describe()} as "
+                f"{holder.role}" + (" (expired)" if holder.expired(dt.date.today()) else ""))
+        raise signing.KeyUnusable(
+            f"the audit key {key.fingerprint[:16]}… is {what} in {role_set.source}, not by an "
+            "active audit administrator (Role audit): it may not sign the audit log",
+            hint="use the audit administrator's key, or have the security office add it to the "
+            "roles as audit")
+    return f"audit: {holder.describe()}"
+
+
+def audit_log() -> Any:
+    """The AuditLog this command appends to (the one checked before its work)."""
+    from govcloud.auditlog import AuditLog, default_log_path
+
+    log = Settings.audit_log
+    if log is None or log.path != default_log_path():
+        log = Settings.audit_log = AuditLog.from_env(key_path=Settings.audit_key)
+    return log
+
+
+def append_entry(command_name: str, inputs: dict[str, str], result_sm3: str,
+                 gate: Any = None) -> Any:
+    """Append one entry. With an audit key configured, a log that cannot be written stops the
+    command (exit 3; 4 when it no longer matches its head); without one it is said, loudly."""
+    log = audit_log()
+    try:
+        entry = log.append(command_name, inputs, result_sm3, gate=gate)
+    except IntegrityError:
+        raise
     except (OSError, GovcloudError) as exc:
+        if log.key is not None:
+            if isinstance(exc, GovcloudError):
+                raise
+            raise ExecutionError(f"audit log {log.path} not written: {exc.strerror or exc}",
+                                 hint="fix the state folder") from exc
         note(f"govcloud: warning: audit log not written ({exc}); fix the state folder")
+        return None
+    finally:
+        for message in log.notes:
+            note(f"govcloud: audit log: {message}")
+        log.notes.clear()
+    return entry
+
+
+def record(command_name: str, inputs: list[Path], result: object) -> None:
+    """Append the command to the audit log: SM3 of its input files and of its result, and the
+    gate's settings in clear (overrides of the defaults, waivers applied) when it has a gate."""
+    from govcloud.auditlog.log import canonical, input_digests, sm3_hex
+
+    gate = result.get("gate") if isinstance(result, dict) else None
+    append_entry(command_name, input_digests(inputs), sm3_hex(canonical(result)), gate)
 
 
 def note(message: str) -> None:

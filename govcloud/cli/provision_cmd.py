@@ -34,7 +34,7 @@ from govcloud.cli.common import (
     record,
 )
 from govcloud.documents import Document
-from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, InputError
+from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, GovcloudError, InputError
 from govcloud.fsutil import write_atomic
 from govcloud.provision.desired import Resource, desired_state
 from govcloud.provision.plan import Plan, diff, render_plan
@@ -458,6 +458,8 @@ def register(app: typer.Typer) -> None:
         targets = _targets(validated, requests, os_cloud)
         _check_approvals(targets, validated, policies, skip_approvals, doc_paths, inventory)
         planned = []
+        writing = False  # between the intent entry and the end of the writes
+        results: dict[str, Any] = {}
         try:
             for target in targets:
                 planned.append(_plan_one(target, validated, refresh=refresh, prune=prune))
@@ -473,7 +475,10 @@ def register(app: typer.Typer) -> None:
             _show(planned, "table", doc_paths, refresh) if sys.stdout.isatty() else None
             _list_foreign_deletions(planned)
             _confirm(yes or saved is not None and yes, "apply these changes")
-            results: dict[str, Any] = {}
+            # Two entries: the intent before the first write, the outcome after (or the failure).
+            record("apply (intent)", doc_paths, {"gate": gate, **{p.target.cloud: {
+                "plan": p.plan.summary(), "fingerprint": p.plan.fingerprint} for p in planned}})
+            writing = True
             for p in planned:
                 original = p.plan  # _execute re-plans if it has to resume
                 counts = original.counts
@@ -490,7 +495,13 @@ def register(app: typer.Typer) -> None:
                                            "fingerprint": original.fingerprint,
                                            "writes": p.cloud.counter.writes,
                                            "prune": p.prune}
+            writing = False
             record("apply", doc_paths, {**results, "gate": gate})
+        except (GovcloudError, KeyboardInterrupt) as exc:
+            if writing:
+                record("apply (failed)", doc_paths, {"done": results,
+                                                     "error": type(exc).__name__})
+            raise
         finally:
             for p in planned:
                 p.cloud.close()

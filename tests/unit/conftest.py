@@ -15,4 +15,6 @@ REPO_INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
 def _isolated_state(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     monkeypatch.delenv("GOVCLOUD_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))  # own witness
+    monkeypatch.delenv("GOVCLOUD_WITNESS", raising=False)
     monkeypatch.setenv("GOVCLOUD_INVENTORY", str(REPO_INVENTORY))

@@ -2,16 +2,14 @@
 
 import json
 
+import pytest
 from cryptography.hazmat.primitives import hashes
 
-from govcloud.auditlog import AuditLog, generate_keypair, verify
-from govcloud.auditlog.log import (
-    CHECKPOINT_EVERY,
-    _sign,
-    load_private_key,
-    load_public_key,
-    sm3_hex,
-)
+from govcloud import signing
+from govcloud.auditlog import AuditLog, keygen, verify
+from govcloud.auditlog import log as logmod
+from govcloud.auditlog.head import sign_record
+from govcloud.auditlog.log import sm3_hex
 
 
 def test_sm3_matches_cryptography_and_the_standard_vector():
@@ -22,12 +20,12 @@ def test_sm3_matches_cryptography_and_the_standard_vector():
 
 
 def _log(tmp_path, n):
-    private, public = generate_keypair(tmp_path / "keys")
-    key = load_private_key(private)
+    private, public = keygen(tmp_path / "keys")
+    key = signing.load_signing_key(private)
     log = AuditLog(tmp_path / "audit.log", key)
     for i in range(n):
         log.append("check", {f"in/{i}.yaml": "ab" * 32}, "cd" * 32, actor="t")
-    return tmp_path / "audit.log", key, load_public_key(public)
+    return tmp_path / "audit.log", key, key.verify_key()
 
 
 def test_each_change_names_its_line(tmp_path):
@@ -50,19 +48,30 @@ def test_each_change_names_its_line(tmp_path):
     assert verify(path, public).ok
 
 
-def test_a_forged_checkpoint_signature_is_found(tmp_path):
-    path, _, public = _log(tmp_path, CHECKPOINT_EVERY + 2)
+def test_a_forged_checkpoint_signature_is_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(logmod, "CHECKPOINT_EVERY", 5)
+    path, _, public = _log(tmp_path, 7)
     lines = path.read_bytes().splitlines(keepends=True)
-    index = CHECKPOINT_EVERY  # the checkpoint follows entry 100
+    index = 5  # the checkpoint follows line 5
     checkpoint = json.loads(lines[index])
-    forger, _ = generate_keypair(tmp_path / "forger")
-    checkpoint["sig"] = _sign(load_private_key(forger),
-                              {k: v for k, v in checkpoint.items() if k != "sig"})
-    forged = json.dumps(checkpoint, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-    assert len(forged) == len(lines[index])
+    assert checkpoint["type"] == "checkpoint"
+    forger = signing.generate()
+    forged_record = sign_record(forger, {k: v for k, v in checkpoint.items()
+                                         if k not in ("sig", "alg", "key")})
+    forged_record["key"] = checkpoint["key"]  # claims the audit key; the signature is not its
+    forged = json.dumps(forged_record, sort_keys=True, separators=(",", ":")).encode() + b"\n"
     path.write_bytes(b"".join(lines[:index]) + forged + b"".join(lines[index + 1:]))
     result = verify(path, public)
     # The forged line's bytes differ, so the next line's hash link breaks too; the signature
     # check comes first and names the checkpoint.
     assert not result.ok and "checkpoint signature does not verify" in result.problem
     assert result.line == index + 1
+
+
+@pytest.mark.parametrize("line", [b"", b"[]", b'{"actor":"x"', b'"prev":"' + b"0" * 64 + b'"'])
+def test_lines_that_are_not_entries_are_named(tmp_path, line):
+    path, _, public = _log(tmp_path, 3)
+    data = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(data[0] + line + b"\n" + b"".join(data[1:]))
+    result = verify(path, public)
+    assert not result.ok and result.line == 2, result.problem
