@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -332,7 +333,11 @@ def test_plan_and_apply_refuse_before_any_cloud_call(tmp_path, monkeypatch, comm
     from govcloud.state import state_dir
 
     entry = json.loads((state_dir() / "audit.log").read_bytes().splitlines()[-1])
-    assert entry["command"] == command  # the refused override is in the audit log
+    assert entry["command"] == command  # the refused override is in the audit log, in clear
+    assert entry["actor"] and entry["gate"]["hard_findings"] >= 1
+    overridden = entry["gate"]["overrides"]
+    assert (overridden.get("fail_on") == "never" if "--fail-on" in args
+            else overridden.get("policies") == str(tmp_path / "empty"))
 
 
 def test_gate_settings_record_every_override_and_waiver():
@@ -356,6 +361,18 @@ def test_check_passes_the_gate_record_to_the_audit_log(monkeypatch, tmp_path):
     assert gate["overrides"]["fail_on"] == "never" and gate["hard_findings"] >= 1
     assert gate["overrides"]["inventory"].endswith("($GOVCLOUD_INVENTORY)")  # set by conftest
     assert any(Path(p).name == "inventory" for p in seen["inputs"])  # its files are digested
+
+
+def test_an_override_is_readable_in_the_audit_log_with_its_actor():
+    import pwd
+
+    from govcloud.state import state_dir
+
+    runner.invoke(app, ["check", str(CLASSIFIED), "-o", "json", "--fail-on", "never"])
+    entry = json.loads((state_dir() / "audit.log").read_bytes().splitlines()[-1])
+    assert entry["command"] == "check"
+    assert entry["gate"]["overrides"]["fail_on"] == "never"
+    assert entry["actor"] == pwd.getpwuid(os.geteuid()).pw_name  # the kernel's, not $LOGNAME
 
 
 # ---------------------------------------------------------------- scope
