@@ -29,11 +29,11 @@ def _commands() -> list[str]:
 def fake_cloud(monkeypatch):
     seen: list[list[str]] = []
 
-    def plan_one(target, validated, *, refresh, destroy=False):
+    def plan_one(target, validated, *, refresh, destroy=False, prune=False):
         plan = NS(empty=False, counts={"create": 1}, fingerprint="f" * 64,
                   summary=lambda: {"create": 1}, actions=[1])
         cloud = NS(counter=NS(writes=0, total=0), close=lambda: None)
-        return provision_cmd.Planned(target, cloud, [], NS(resources=[]), plan)
+        return provision_cmd.Planned(target, cloud, [], NS(resources=[], images={}), plan, prune)
 
     def execute(planned, *args, **kwargs):
         seen.append(_commands())  # what the log held when the first write went out
@@ -44,6 +44,10 @@ def fake_cloud(monkeypatch):
 
     monkeypatch.setattr(provision_cmd, "_plan_one", plan_one)
     monkeypatch.setattr(provision_cmd, "_execute", execute)
+    # The planned-state check and the --prune listing have their own tests (test_planned.py,
+    # test_prune.py); this fake plan has no resources for them to look at.
+    monkeypatch.setattr(provision_cmd, "_gate_planned", lambda *a, **k: None)
+    monkeypatch.setattr(provision_cmd, "_list_foreign_deletions", lambda *a, **k: None)
     monkeypatch.setenv("OS_CLOUD", "fake")
     fake_cloud.fail = False
     fake_cloud.seen = seen
