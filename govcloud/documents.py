@@ -6,11 +6,13 @@ from, so that every error and finding can name ``file:line``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from govcloud.schemas import KINDS  # one registry of kinds
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,19 @@ class Catalog:
     def __init__(self, documents: Iterable[Document] = ()) -> None:
         self.by_kind: dict[str, dict[str, Document]] = {kind: {} for kind in KINDS}
         self.documents: list[Document] = []
+        self._derived: dict[str, tuple[int, Any]] = {}
         for doc in documents:
             self.add(doc)
+
+    def derived(self, name: str, build: Callable[[Catalog], T]) -> T:
+        """What ``build`` computes from this catalog (an index, a vocabulary), built on first use
+        and rebuilt if documents were added since."""
+        cached = self._derived.get(name)
+        if cached is not None and cached[0] == len(self.documents):
+            return cached[1]  # type: ignore[no-any-return]
+        built = build(self)
+        self._derived[name] = (len(self.documents), built)
+        return built
 
     def add(self, doc: Document) -> Document | None:
         """Add ``doc``; return an earlier document of the same kind and id (then not added)."""

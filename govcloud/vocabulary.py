@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,17 +56,9 @@ class Vocabulary:
         return sorted(self.functions)
 
 
-_CACHE: weakref.WeakKeyDictionary[Catalog, tuple[int, Vocabulary]] = weakref.WeakKeyDictionary()
-
-
 def vocabulary_of(catalog: Catalog) -> Vocabulary:
     """The vocabulary of ``catalog``, built on first use and rebuilt if documents were added."""
-    cached = _CACHE.get(catalog)
-    if cached is not None and cached[0] == len(catalog.documents):
-        return cached[1]
-    built = _build(catalog)
-    _CACHE[catalog] = (len(catalog.documents), built)
-    return built
+    return catalog.derived("vocabulary", _build)
 
 
 def _build(catalog: Catalog) -> Vocabulary:

@@ -7,7 +7,6 @@ the whole analysis linear in the inventory size instead of one scan and sort per
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,17 +91,9 @@ class Index:
         return [p for zone in ordered for p in self.platforms.get(zone, ())]
 
 
-_CACHE: weakref.WeakKeyDictionary[Catalog, tuple[int, Index]] = weakref.WeakKeyDictionary()
-
-
 def index_of(catalog: Catalog) -> Index:
     """The index of ``catalog``, built on first use and rebuilt if documents were added since."""
-    cached = _CACHE.get(catalog)
-    if cached is not None and cached[0] == len(catalog.documents):
-        return cached[1]
-    built = _build(catalog)
-    _CACHE[catalog] = (len(catalog.documents), built)
-    return built
+    return catalog.derived("consolidation-index", _build)
 
 
 def _by_id(docs: Iterable[Document]) -> list[Document]:
