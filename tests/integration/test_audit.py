@@ -197,10 +197,12 @@ spec:
     env = {"GOVCLOUD_STATE_DIR": str(made.state), "GOVCLOUD_AUDIT_KEY": str(private)}
     # A couple of ordinary runs first, so the log has several entries.
     for _ in range(2):
-        assert runner.invoke(app, ["check", str(BASE), str(request), "-o", "json"],
-                             env=env).exit_code in (0, 1)
-    result = runner.invoke(app, ["audit", "--os-cloud", devcloud.admin_cloud, str(BASE),
-                                 str(request), "-o", "json", "--no-hardening"], env=env)
+        assert runner.invoke(app, ["check", str(request), "--inventory", str(BASE),
+                                   "-o", "json"], env=env).exit_code in (0, 1)
+    # The fixtures' base is the inventory (authority data); the request is the only PATH.
+    result = runner.invoke(app, ["audit", "--os-cloud", devcloud.admin_cloud, str(request),
+                                 "--inventory", str(BASE), "-o", "json", "--no-hardening"],
+                           env=env)
     made.exit_code = result.exit_code
     try:
         made.report = json.loads(result.stdout)
