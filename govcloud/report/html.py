@@ -13,7 +13,7 @@ from html import escape
 from importlib import resources
 
 from govcloud import __version__
-from govcloud.model import LABELS, SEVERITIES, SEVERITY_RANK, Finding, Report
+from govcloud.model import LABELS, SEVERITIES, Finding, Report, severity_rank
 from govcloud.report.common import error_location, generic_rows
 from govcloud.report.sections import section_renderer
 
@@ -113,7 +113,7 @@ def _finding(f: Finding) -> str:
 
 
 def _worst(findings: list[Finding]) -> int:
-    open_ranks = [SEVERITY_RANK.get(f.severity, 0) for f in findings if not f.waived]
+    open_ranks = [severity_rank(f.severity) for f in findings if not f.waived]
     return max(open_ranks, default=0)
 
 
