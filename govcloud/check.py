@@ -62,7 +62,7 @@ def run_check(
     final = apply_waivers(findings, catalog, today, waivable)
     if scope == "requests":
         final, errors = in_request_scope(validated, final, errors)
-    final.sort(key=lambda f: (-_rank(f.severity), f.policy, f.target, f.path))
+    final.sort(key=Finding.order)
     return Report(findings=tuple(final), errors=tuple(errors))
 
 
@@ -75,7 +75,3 @@ def in_request_scope(validated: Validated, findings: list[Finding], errors: list
     unreadable = set(validated.input_errors)
     return ([f for f in findings if f.target in targets],
             [e for e in errors if e.file is None or e.file in files or e in unreadable])
-
-
-def _rank(severity: str) -> int:
-    return {"critical": 4, "high": 3, "medium": 2, "low": 1}.get(severity, 0)

@@ -9,9 +9,25 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+# The one severity ranking, worst first: critical 4, high 3, medium 2, low 1. Sorting, the
+# "worst first" order of reports and every --fail-on threshold read it from here.
 SEVERITIES = ("critical", "high", "medium", "low")
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "never": 99}
-FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "never")
+SEVERITY_RANK = {sev: len(SEVERITIES) - i for i, sev in enumerate(SEVERITIES)}
+FAIL_ON_CHOICES = (*SEVERITIES, "never")
+
+
+def severity_rank(severity: str) -> int:
+    """For ordering: 4 for critical down to 1 for low; 0 for anything else."""
+    return SEVERITY_RANK.get(severity, 0)
+
+
+def at_or_above(severity: str, fail_on: str) -> bool:
+    """Whether ``severity`` reaches the ``--fail-on`` threshold (``never``: nothing does).
+
+    Both must be known: an unknown severity or threshold raises ``KeyError`` rather than pass.
+    """
+    rank = SEVERITY_RANK[severity]
+    return fail_on != "never" and rank >= SEVERITY_RANK[fail_on]
 
 # Bilingual labels for what a security officer reads (English / 中文).
 LABELS = {
@@ -77,6 +93,10 @@ class Finding:
             "hard": self.hard,
         }
 
+    def order(self) -> tuple[int, str, str, str]:
+        """Sort key of a report: worst severity first, then policy, target and JSON path."""
+        return (-severity_rank(self.severity), self.policy, self.target, self.path)
+
     @property
     def location(self) -> str:
         if self.file is None:
@@ -120,15 +140,13 @@ class Report:
         return out
 
     def failing(self, fail_on: str) -> list[Finding]:
-        threshold = SEVERITY_RANK[fail_on]
-        return [f for f in self.findings if not f.waived and SEVERITY_RANK[f.severity] >= threshold]
+        return [f for f in self.findings if not f.waived and at_or_above(f.severity, fail_on)]
 
     def blocking(self, fail_on: str) -> list[Finding]:
         """The gate's decision (check, plan, apply): open findings at or above ``fail_on``, and
         every open finding of a hard (non-waivable) policy, whatever ``fail_on`` says."""
-        threshold = SEVERITY_RANK[fail_on]
         return [f for f in self.findings
-                if not f.waived and (f.hard or SEVERITY_RANK[f.severity] >= threshold)]
+                if not f.waived and (f.hard or at_or_above(f.severity, fail_on))]
 
     def gate_exit_code(self, fail_on: str) -> int:
         return 1 if self.errors or self.blocking(fail_on) else 0

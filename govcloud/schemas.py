@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from govcloud import API_VERSION
+from govcloud.model import SEVERITIES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _ID_BODY = "[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
@@ -27,7 +28,6 @@ COMPONENT_CATEGORIES = ["cpu", "os", "database", "middleware", "server", "storag
 COMPONENT_SLOTS = ["cpu", "os", "database", "middleware", "server", "storage"]
 # Administrative levels that may build a function once for everyone below them (统建).
 BUILT_ONCE_LEVELS = ["province", "prefecture"]
-SEVERITIES = ["critical", "high", "medium", "low"]
 # 等保备案证明编号 (the MLPS filing certificate number the public-security organ issues): 11 digits
 # (the first six of the accepting organ's code, GA 380, i.e. its administrative division; then
 # the filing unit's number there), a hyphen, 5 digits (the filed system's number; in practice
@@ -347,7 +347,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
         ["title", "severity", "applies_to", "require", "message"],
         {
             "title": _TEXT,
-            "severity": {"enum": SEVERITIES},
+            "severity": {"enum": list(SEVERITIES)},
             "applies_to": {
                 "type": "array",
                 "minItems": 1,

@@ -98,17 +98,13 @@ def run_audit(
         errors.extend(hard.errors)
         hosts_section = hard.sections.get("hosts")
     findings = [_with_context(f, merged.catalog) for f in findings]
-    findings.sort(key=lambda f: (-_rank(f.severity), f.policy, f.target, f.path))
+    findings.sort(key=Finding.order)
     sections["audit"] = _about(merged, snapshot, hardening)
     sections["tenants"] = tenants_section(findings, merged.catalog)
     sections["families"] = families_section(findings)
     if hosts_section:
         sections["hosts"] = hosts_section
     return Report(findings=tuple(findings), errors=tuple(errors), title=TITLE, sections=sections)
-
-
-def _rank(severity: str) -> int:
-    return {"critical": 4, "high": 3, "medium": 2, "low": 1}.get(severity, 0)
 
 
 def _with_context(finding: Finding, catalog: Catalog) -> Finding:

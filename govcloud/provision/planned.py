@@ -32,7 +32,7 @@ from typing import Any
 from govcloud.audit.live import _doc, _image_fields, _RuleView, normalize_rule, tenant_context
 from govcloud.cloudkinds import CLOUD_KINDS
 from govcloud.documents import Catalog, Document
-from govcloud.model import SEVERITY_RANK, Finding
+from govcloud.model import Finding, at_or_above
 from govcloud.policy import PolicySet, apply_waivers, evaluate
 from govcloud.policy.waivers import EXPIRED_POLICY
 from govcloud.provision.desired import REQUEST_TAG, Resource, neutron_rule
@@ -228,7 +228,6 @@ def check_planned(catalog: Catalog, policies: PolicySet, documents: Iterable[Doc
     waivable = {p.id: p.waivable for p in policies.policies}
     findings = [f for f in apply_waivers(raw, merged, today, waivable)
                 if f.policy != EXPIRED_POLICY]
-    threshold = SEVERITY_RANK[fail_on]
     blocking = [f for f in findings if not f.waived and (
-        SEVERITY_RANK[f.severity] >= threshold or not waivable.get(f.policy, True))]
+        at_or_above(f.severity, fail_on) or not waivable.get(f.policy, True))]
     return PlannedCheck(documents, tuple(findings), tuple(blocking))

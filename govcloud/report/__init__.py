@@ -1,7 +1,8 @@
 """One Report, many renderers: ``render(report, fmt)`` for every ``--format``.
 
 Each format lives in its own module and registers below; extra report sections (consolidation,
-hardening hosts...) register their own renderers with ``register_section``.
+audit tenants, hardening hosts...) register with ``register_section`` a function that turns
+their data into neutral blocks (``report/blocks.py``), which every format draws and escapes.
 """
 
 from __future__ import annotations

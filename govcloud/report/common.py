@@ -12,7 +12,8 @@ from pathlib import PurePath
 from typing import Any
 
 from govcloud.model import DocError, Finding, Report
-from govcloud.report.sections import section_json
+from govcloud.report.blocks import Block, KeyValue, Table, Text
+from govcloud.report.sections import section_json, section_renderer
 
 
 def jsonable(value: Any) -> Any:
@@ -79,6 +80,47 @@ def generic_rows(data: Any) -> tuple[list[str], list[list[str]]]:
     if isinstance(data, list):
         return ["value"], [[scalar_text(item)] for item in data]
     return ["value"], [[scalar_text(data)]]
+
+
+def generic_blocks(data: Any) -> list[Block]:
+    """The blocks of a section nobody registered: key/value rows, a table, or one value."""
+    headers, rows = generic_rows(data)
+    if headers == ["key", "value"]:
+        return [KeyValue(tuple((k, v) for k, v in rows), headers=("key", "value"))]
+    if headers == ["value"] and len(rows) == 1:
+        return [Text(rows[0][0])]
+    return [Table(tuple(headers), tuple(tuple(row) for row in rows))]
+
+
+def section_blocks(name: str, data: Any) -> list[Block]:
+    """What the human formats show of ``report.sections[name]``."""
+    blocks = section_renderer(name).blocks
+    return list(blocks(data)) if blocks is not None else generic_blocks(data)
+
+
+_UNSAFE = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def terminal_text(text: str) -> str:
+    """Text a terminal shows as written: control characters (an escape sequence could move the
+    cursor, recolour or retitle the terminal) and bidirectional overrides (they reorder what a
+    reader sees) are shown as ``\\x1b`` / ``\\u202e``; tabs become a space, newlines stay."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\n":
+            out.append(ch)
+        elif ch == "\t":
+            out.append(" ")
+        elif code < 0x20 or 0x7F <= code < 0xA0:
+            out.append(f"\\x{code:02x}")
+        elif code in _UNSAFE:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def error_location(error: DocError) -> str:

@@ -1,7 +1,9 @@
 """``--format markdown``: a summary table, a findings table and the errors, for a merge request.
 
-Cells are escaped so that a message can neither break the table (``|``, newlines) nor inject
-HTML into the page that renders it (``<``, ``>``, ``&`` become entities).
+Every text from a report (cells, headings, section text) goes through ``cell``: a message can
+neither break the table (``|``, newlines) nor inject HTML into the page that renders it (``<``,
+``>``, ``&`` become entities), nor become a link, an image, code or struck-through text (the
+characters that start those are backslash-escaped).
 """
 
 from __future__ import annotations
@@ -9,8 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from govcloud.model import LABELS, SEVERITIES, Report
-from govcloud.report.common import error_location, generic_rows, references_text
-from govcloud.report.sections import section_renderer
+from govcloud.report.blocks import Block, Heading, KeyValue, Table, Text, as_cell
+from govcloud.report.common import error_location, references_text, section_blocks
+from govcloud.report.sections import section_title
+
+# Start a code span, link (or image), emphasis or strike-through (``_`` is left: GitHub does not
+# emphasise inside a word, so ``network_zone`` stays readable in the source).
+_INLINE = "`[]*~"
 
 
 def cell(text: object) -> str:
@@ -19,6 +26,8 @@ def cell(text: object) -> str:
     value = value.replace("\\", "\\\\")
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = value.replace("|", "\\|")
+    for ch in _INLINE:
+        value = value.replace(ch, "\\" + ch)
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
     return value
 
@@ -63,14 +72,25 @@ def _errors(report: Report) -> list[str]:
 
 
 def _section(name: str, data: object) -> list[str]:
-    renderer = section_renderer(name)
-    out = [f"## {cell(renderer.title)}", ""]
-    if renderer.markdown is not None:
-        out.append(renderer.markdown(data).rstrip("\n"))
-        return out
-    headers, rows = generic_rows(data)
-    out.extend(table(headers, rows))
+    out = [f"## {cell(section_title(name))}"]
+    for block in section_blocks(name, data):
+        lines = block_lines(block)
+        if lines:
+            out += ["", *lines]
     return out
+
+
+def block_lines(block: Block) -> list[str]:
+    """One neutral block as Markdown lines."""
+    if isinstance(block, Heading):
+        return [f"#### {cell(block.text)}"]
+    if isinstance(block, Text):
+        return [cell(block.text)] if block.text else []
+    if isinstance(block, KeyValue):
+        return table(block.headers, ([k, as_cell(v).text] for k, v in block.items))
+    if isinstance(block, Table):
+        return table(block.headers, ([as_cell(c).text for c in row] for row in block.rows))
+    return []  # Bars: a chart is for HTML; its numbers are in a table beside it
 
 
 def render_markdown(report: Report, *, color: bool = False) -> str:

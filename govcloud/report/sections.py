@@ -1,33 +1,33 @@
-"""Registry of section renderers: ``Report.sections[name]`` is drawn by whoever owns ``name``.
+"""Registry of report sections: ``Report.sections[name]`` is described by whoever owns ``name``.
 
-The consolidation and hardening packages register their sections here (a per-level bar chart,
-a hosts table) so that the format renderers never learn about them: a renderer asks the registry,
-and a section nobody registered still shows up, as a generic key/value table (HTML, Markdown,
-table) or as-is (JSON, SARIF properties).
+The consolidation, audit and hardening packages register their sections here. A section's
+``blocks(data)`` returns neutral blocks (``govcloud.report.blocks``: tables, text, key-value,
+bar charts); each format renderer draws them, so a section never learns about Markdown, HTML
+or terminal widths. A section nobody registered still shows up: as key/value rows or a table
+(``common.generic_blocks``) in HTML, Markdown and the table, as-is in JSON and SARIF.
 
-Contract of the callables, all given the section's data as stored in the report:
+Contract of the callables, both given the section's data as stored in the report:
 
-- ``html(data) -> str``: an HTML fragment. It must escape what it prints (``html.escape``) and
-  must not load anything from outside (no ``src``/``href`` to a URL; inline SVG is fine).
-- ``markdown(data) -> str``: GitHub-flavoured Markdown.
-- ``table(data) -> str``: plain text, at most 100 columns wide.
+- ``blocks(data) -> Sequence[Block]``: what the human formats show;
 - ``json(data) -> Any``: a JSON-serializable value that replaces the data in JSON and SARIF.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from govcloud.report.blocks import Block
+
+BlocksOf = Callable[[Any], Sequence[Block]]
 
 
 @dataclass(frozen=True, slots=True)
 class SectionRenderer:
     name: str
     title: str
-    html: Callable[[Any], str] | None = None
-    markdown: Callable[[Any], str] | None = None
-    table: Callable[[Any], str] | None = None
+    blocks: BlocksOf | None = None
     json: Callable[[Any], Any] | None = None
 
 
@@ -37,21 +37,19 @@ _SECTIONS: dict[str, SectionRenderer] = {}
 def register_section(
     name: str,
     *,
-    html: Callable[[Any], str] | None = None,
-    markdown: Callable[[Any], str] | None = None,
-    table: Callable[[Any], str] | None = None,
+    blocks: BlocksOf | None = None,
     json: Callable[[Any], Any] | None = None,
     title: str | None = None,
 ) -> SectionRenderer:
-    """Register renderers for ``report.sections[name]``; a later registration replaces it.
+    """Register how ``report.sections[name]`` is shown; a later registration replaces it.
 
     ``title`` is the heading shown above the section (bilingual by convention, e.g.
-    ``"Consolidation / 集约化"``); it defaults to ``name``. Formats left as None fall back to the
-    generic rendering.
+    ``"Consolidation / 集约化"``); it defaults to ``name``. Without ``blocks`` the human formats
+    use the generic rendering; without ``json`` JSON carries the data as it is.
     """
     if not name or not isinstance(name, str):
         raise ValueError("a section needs a non-empty name")
-    renderer = SectionRenderer(name, title or name, html, markdown, table, json)
+    renderer = SectionRenderer(name, title or name, blocks, json)
     _SECTIONS[name] = renderer
     return renderer
 

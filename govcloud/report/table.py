@@ -8,15 +8,17 @@ Header labels are bilingual: English on the first header line, Chinese on the se
 from __future__ import annotations
 
 from govcloud.model import LABELS, Finding, Report
+from govcloud.report.blocks import Block, Heading, KeyValue, Table, Text, as_cell
 from govcloud.report.common import (
     display_width,
     error_location,
-    generic_rows,
     pad,
+    section_blocks,
     summary_text,
+    terminal_text,
     wrap,
 )
-from govcloud.report.sections import section_renderer
+from govcloud.report.sections import section_title
 
 WIDTH = 100
 GAP = "  "
@@ -26,6 +28,7 @@ MIN_MESSAGE = 34
 CAPS = (8, 14, 24, 26)
 FLOORS = (8, 10, 20, 18)
 COLUMNS = ("severity", "policy", "target", "location", "message")
+MIN_COLUMN = 6  # narrowest a section's column may get before its table becomes a list
 
 _ANSI = {
     "critical": "\033[1;31m",
@@ -75,7 +78,7 @@ def _widths(rows: list[list[str]], width: int) -> list[int]:
 
 
 def _row_lines(cells: list[str], widths: list[int], severity_key: str, color: bool) -> list[str]:
-    wrapped = [wrap(cell, w) for cell, w in zip(cells, widths, strict=True)]
+    wrapped = [wrap(terminal_text(cell), w) for cell, w in zip(cells, widths, strict=True)]
     height = max(len(w) for w in wrapped)
     out = []
     for i in range(height):
@@ -109,32 +112,90 @@ def _errors(report: Report, width: int, color: bool) -> list[str]:
     out = [_paint(f"{LABELS['errors']} ({len(report.errors)})", "error", color)]
     for error in report.errors:
         head = error_location(error) + (f" {error.path}" if error.path else "")
-        lines = wrap(f"{head}: {error.message}", width - 4)
+        lines = wrap(terminal_text(f"{head}: {error.message}"), width - 4)
         out.append("  - " + lines[0])
         out.extend("    " + line for line in lines[1:])
     return out
 
 
 def _section(name: str, data: object, width: int) -> list[str]:
-    renderer = section_renderer(name)
-    out = [renderer.title, "=" * min(display_width(renderer.title), width)]
-    if renderer.table is not None:
-        out.extend(renderer.table(data).rstrip("\n").splitlines())
-        return out
-    headers, rows = generic_rows(data)
-    if headers == ["key", "value"]:
-        key_width = min(max((display_width(k) for k, _ in rows), default=0), 30)
-        for key, value in rows:
-            keys, values = wrap(key, key_width), wrap(value, width - key_width - len(GAP))
-            for i in range(max(len(keys), len(values))):
-                left = keys[i] if i < len(keys) else ""
-                right = values[i] if i < len(values) else ""
-                out.append(f"{pad(left, key_width)}{GAP}{right}".rstrip())
-        return out
-    for row in rows:  # values or records: one bullet each, "column: value" lines
+    title = terminal_text(section_title(name))
+    out = [title, "=" * min(display_width(title), width)]
+    first = True
+    for block in section_blocks(name, data):
+        lines = block_lines(block, width)
+        if lines and not first:
+            out.append("")
+        out.extend(lines)
+        first = first and not lines
+    return out
+
+
+def block_lines(block: Block, width: int = WIDTH) -> list[str]:
+    """One neutral block as terminal lines, none wider than ``width`` display columns."""
+    if isinstance(block, Heading | Text):
+        return wrap(terminal_text(block.text), width)
+    if isinstance(block, KeyValue):
+        return _key_values(block, width)
+    if isinstance(block, Table):
+        return _grid(block, width)
+    return []  # Bars: a chart is for HTML; its numbers are in a table beside it
+
+
+def _key_values(block: KeyValue, width: int) -> list[str]:
+    rows = [(terminal_text(k), terminal_text(as_cell(v).text)) for k, v in block.items]
+    key_width = min(max((display_width(k) for k, _ in rows), default=0), 30)
+    out = []
+    for key, value in rows:
+        keys, values = wrap(key, key_width), wrap(value, width - key_width - len(GAP))
+        for i in range(max(len(keys), len(values))):
+            left = keys[i] if i < len(keys) else ""
+            right = values[i] if i < len(values) else ""
+            out.append(f"{pad(left, key_width)}{GAP}{right}".rstrip())
+    return out
+
+
+def _grid(block: Table, width: int) -> list[str]:
+    """Columns as wide as their widest line, the widest narrowed (its cells wrap) until the
+    table fits; a table that cannot fit with columns of ``MIN_COLUMN`` becomes a list."""
+    heads = [terminal_text("\n".join(h.split(" / ", 1))) for h in block.headers]
+    cells = [[as_cell(c) for c in row] for row in block.rows]
+    texts = [[terminal_text(c.text) for c in row] for row in cells]
+    count = len(heads)
+    natural = [max((display_width(line) for text in [heads[i], *(row[i] for row in texts)]
+                    for line in text.split("\n")), default=1) for i in range(count)]
+    widths = [max(n, 1) for n in natural]
+    room = width - len(GAP) * (count - 1)
+    while sum(widths) > room:
+        widest = max(range(count), key=widths.__getitem__)
+        if widths[widest] <= MIN_COLUMN:
+            return _records(block.headers, texts, width)
+        widths[widest] -= 1
+    out = _grid_row(heads, widths, [False] * count)
+    out.append(GAP.join("-" * w for w in widths))
+    for row, raw in zip(texts, cells, strict=True):
+        out.extend(_grid_row(row, widths, [c.numeric for c in raw]))
+    return out
+
+
+def _grid_row(texts: list[str], widths: list[int], numeric: list[bool]) -> list[str]:
+    wrapped = [wrap(text, w) for text, w in zip(texts, widths, strict=True)]
+    lines = []
+    for i in range(max(len(w) for w in wrapped)):
+        parts = []
+        for lines_of, w, right in zip(wrapped, widths, numeric, strict=True):
+            text = lines_of[i] if i < len(lines_of) else ""
+            gap = " " * max(w - display_width(text), 0)
+            parts.append(gap + text if right else text + gap)
+        lines.append(GAP.join(parts).rstrip())
+    return lines
+
+
+def _records(headers: tuple[str, ...], rows: list[list[str]], width: int) -> list[str]:
+    out = []
+    for row in rows:  # one bullet per row, "column: value" lines
         for col, (header, value) in enumerate(zip(headers, row, strict=True)):
-            text = value if headers == ["value"] else f"{header}: {value}"
-            for i, line in enumerate(wrap(text, width - 4)):
+            for i, line in enumerate(wrap(f"{terminal_text(header)}: {value}", width - 4)):
                 out.append(("  - " if col == 0 and i == 0 else "    ") + line)
     return out
 

@@ -9,6 +9,7 @@ import pytest
 
 from govcloud.model import LABELS, Report
 from govcloud.report import register_section, render, unregister_section
+from govcloud.report.blocks import Bars
 from tests.unit.test_report_samples import ALL, FULL, HOSTILE, XSS
 
 
@@ -107,11 +108,14 @@ def test_unregistered_section_is_a_key_value_table() -> None:
     assert "<td>note</td>" in text and "<td>[1, 2]</td>" in text
 
 
-def test_registered_section_html_fragment_is_inserted() -> None:
-    svg = '<svg viewBox="0 0 10 10" role="img"><rect width="5" height="10"/></svg>'
-    register_section("test-chart", html=lambda data: svg, title="Chart / 图")
+def test_registered_section_bars_become_an_inline_svg_chart() -> None:
+    bars = Bars("Shares / 占比", ("own room / 自建机房", XSS), (("province 省级", (0.5, 1.0)),))
+    register_section("test-chart", blocks=lambda data: [bars], title="Chart / 图")
     try:
         text = render(Report(sections={"test-chart": {"a": 1}}), "html")
     finally:
         unregister_section("test-chart")
-    assert svg in text and "<h2>Chart / 图</h2>" in text
+    assert "<h2>Chart / 图</h2><svg" in text and 'aria-label="Shares / 占比"' in text
+    assert "50.0%" in text and "100.0%" in text and "province 省级" in text
+    assert "<script>" not in text  # the legend is escaped like any other text
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -9,6 +9,7 @@ import pytest
 from govcloud.errors import InputError
 from govcloud.model import Report
 from govcloud.report import FORMATS, register_section, render, unregister_section
+from govcloud.report.blocks import Cell, Heading, Table, Text
 from govcloud.report.common import display_width, generic_rows, wrap
 from tests.unit.test_report_samples import ALL, EMPTY, FULL, HOSTILE
 
@@ -77,22 +78,29 @@ def test_json_carries_unregistered_sections_as_is() -> None:
     assert data["unregistered"] == HOSTILE.sections["unregistered"]
 
 
-def test_registered_section_renderers_are_used_per_format() -> None:
+def test_registered_section_blocks_are_drawn_by_every_format() -> None:
     register_section(
         "test-hosts",
         title="Hosts / 主机",
-        html=lambda d: f"<p class='hosts'>{len(d)} hosts</p>",
-        markdown=lambda d: f"**{len(d)} hosts**",
-        table=lambda d: f"{len(d)} hosts in table",
+        blocks=lambda d: [Heading("Counted / 计数"), Text(f"{len(d)} hosts"),
+                          Table(("Host / 主机", "Open / 未整改"),
+                                tuple((h, Cell("1", numeric=True)) for h in d))],
         json=lambda d: {"count": len(d)},
     )
     try:
         report = Report(sections={"test-hosts": ["h1", "h2"]})
         assert json.loads(render(report, "json"))["test-hosts"] == {"count": 2}
-        assert "<p class='hosts'>2 hosts</p>" in render(report, "html")
-        assert "Hosts / 主机" in render(report, "html")
-        assert "**2 hosts**" in render(report, "markdown")
-        assert "2 hosts in table" in render(report, "table")
+        html = render(report, "html")
+        assert "<h2>Hosts / 主机</h2><h3>Counted / 计数</h3><p>2 hosts</p>" in html
+        assert '<tr><td>h1</td><td class="n">1</td></tr>' in html
+        markdown = render(report, "markdown")
+        assert "## Hosts / 主机\n\n#### Counted / 计数\n\n2 hosts\n\n| Host / 主机 |" in markdown
+        assert "| h2 | 1 |" in markdown
+        table = render(report, "table").splitlines()
+        at = table.index("Hosts / 主机")
+        assert table[at + 1:at + 9] == ["============", "Counted / 计数", "", "2 hosts", "",
+                                        "Host  Open", "主机  未整改", "----  ------"]
+        assert table[at + 9:at + 11] == ["h1         1", "h2         1"]  # numbers to the right
         sarif = json.loads(render(report, "sarif"))
         assert sarif["runs"][0]["properties"]["sections"] == {"test-hosts": {"count": 2}}
     finally:
