@@ -233,3 +233,20 @@ def test_twins_differ_when_the_meaning_differs(tmp_path, monkeypatch):
     validated = load([path], inventory=INVENTORY)
     (request,) = validated.requests()
     assert request.spec["system"]["classification"] == "top-secret"
+
+
+def test_an_approval_signs_the_meaning(tmp_path):
+    """Approvals sign the canonical request: 机密 and confidential have one digest, so an
+    approval given for one spelling holds for the other (and a change of meaning breaks it)."""
+    from govcloud.approvals import load_requests, request_digest
+
+    english = (ROOT / "examples/requests/good-classified-records-on-internal-cloud.yaml")
+    text = english.read_text("utf-8")
+    digests = []
+    for name, body in (("en", text), ("zh", chinese_twin(text)),
+                       ("other", text.replace("classification: secret", "classification: 机密"))):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(body, encoding="utf-8")
+        (request,) = load_requests(path)
+        digests.append(request_digest(request))
+    assert digests[0] == digests[1] != digests[2]
