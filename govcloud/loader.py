@@ -34,6 +34,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from govcloud.documents import Document, escape_pointer_token
 from govcloud.fsutil import FileTooLargeError, NotRegularFileError, read_regular
 from govcloud.model import DocError
+from govcloud.vocabulary_zh import canonical_document
 
 try:  # libyaml's parser is ~10x faster; the pure-Python one is a fine fallback
     from yaml import CSafeLoader as _Loader
@@ -321,14 +322,16 @@ def _document(
     kind = body.get("kind")
     metadata = body.get("metadata")
     doc_id = metadata.get("id") if isinstance(metadata, dict) else None
-    return Document(
+    # Typed enum values (机密, 政务外网, 三级, ...) made canonical here, where every document is
+    # born: validation, rules, plans, reports and approval digests all see one spelling.
+    return canonical_document(Document(
         kind=kind if isinstance(kind, str) else "",
         id=doc_id if isinstance(doc_id, str) else "",
         body=body,
         file=file,
         line=line,
         lines=builder.lines,
-    )
+    ))
 
 
 def load_file(path: Path, limits: LoadLimits | None = None) -> LoadResult:

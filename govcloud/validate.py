@@ -34,6 +34,7 @@ from govcloud.loader import LoadLimits, LoadResult, iter_yaml_files, load_file
 from govcloud.model import DocError
 from govcloud.netnorm import RemoteError, parse_remote
 from govcloud.schemas import BLANK_PATTERN, COMPONENT_SLOTS, KINDS, document_schema
+from govcloud.vocabulary_zh import MLPS_HINT, with_chinese
 
 MAX_ERRORS_PER_DOCUMENT = 20
 
@@ -235,6 +236,8 @@ def describe(error: ValidationError) -> tuple[str, str]:
         return path, f"missing required field '{name}'; add it"
     if validator == "type":
         expected = value if isinstance(value, str) else " or ".join(value)
+        if field == "mlps_level" and expected == "integer" and isinstance(instance, str):
+            return path, f"'mlps_level' is {instance!r}; {MLPS_HINT}"
         if expected == "string" and isinstance(instance, dict) and len(instance) == 1:
             return path, (f"'{field}' must be a string, but YAML read a mapping: text with "
                           "': ' inside must be quoted")
@@ -243,7 +246,7 @@ def describe(error: ValidationError) -> tuple[str, str]:
             f"'{field}' must be {_article(expected)}, not {_type_name(instance)} {instance!r}",
         )
     if validator == "enum":
-        return path, f"'{field}' is {instance!r}; use one of: {', '.join(map(str, value))}"
+        return path, f"'{field}' is {instance!r}; use one of: {with_chinese(value)}"
     if validator == "const":
         return path, f"'{field}' must be {value!r}, not {instance!r}"
     if validator == "pattern" and value == BLANK_PATTERN:
