@@ -146,19 +146,44 @@ def test_report_mode_follows_the_umask(env, tmp_path: Path, umask: int, mode: in
     assert stat.S_IMODE(report.stat().st_mode) == mode
 
 
+def _signed_roles(env: dict[str, str], tmp_path: Path, department: str) -> tuple[dict, Path]:
+    """A copy of the inventory whose roles are signed by a fresh root key (pinned through
+    $GOVCLOUD_TRUST_ROOT), with a key for the department head of ``department``."""
+    import yaml
+
+    inv = tmp_path / "inv"
+    shutil.copytree(INVENTORY, inv)
+    roles_file = inv / "roles.yaml"
+    docs = [d for d in yaml.safe_load_all(roles_file.read_text(encoding="utf-8")) if d]
+    root, head_keys = tmp_path / "root", tmp_path / "head"
+    assert run(env, "keys", "generate", "--role", "root", "--out", str(root)).returncode == 0
+    assert run(env, "keys", "generate", "--role", "department",
+               "--out", str(head_keys)).returncode == 0
+    head = next(d for d in docs if d.get("kind") == "Role" and d["spec"]["role"] == "department"
+                and d["spec"].get("department") == department)
+    head["spec"]["public_key"] = (head_keys / "department.pub").read_text(encoding="utf-8")
+    roles_file.write_text(yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False),
+                          encoding="utf-8")
+    pinned = run(env, "keys", "fingerprint", str(root / "root.pub")).stdout.split()[0]
+    signed_env = {**env, "GOVCLOUD_INVENTORY": str(inv), "GOVCLOUD_TRUST_ROOT": pinned}
+    signed = run(signed_env, "keys", "sign-roles", "--key", str(root / "root.key"))
+    assert signed.returncode == 0, signed.stderr
+    return signed_env, head_keys / "department.key"
+
+
 def test_approvals_write_follows_no_planted_link(env, tmp_path: Path) -> None:
-    keys = tmp_path / "keys"
-    assert run(env, "log", "keygen", "--out", str(keys)).returncode == 0
     req = tmp_path / "req.yaml"
     shutil.copy(GOOD, req)
+    department = next(line.split(":", 1)[1].strip() for line in req.read_text().splitlines()
+                      if line.strip().startswith("department:"))
+    signed_env, key = _signed_roles(env, tmp_path, department)
     victim = _victim(tmp_path)
     (tmp_path / ".req.yaml.approvals.json.tmp").symlink_to(victim)
-    result = run(env, "approve", str(req), "--as", "department",
-                 "--key", str(keys / "audit-signing.key"))
+    result = run(signed_env, "approve", str(req), "--as", "department", "--key", str(key))
     assert result.returncode == 0, result.stderr
     assert victim.read_text() == "precious\n"
     approvals = json.loads((tmp_path / "req.yaml.approvals.json").read_text())
-    assert approvals["approvals"][0]["role"] == "department"
+    assert approvals["approvals"][0]["payload"]["role"] == "department"
 
 
 def test_credentials_key_is_never_written_through_a_link(env, tmp_path: Path) -> None:
