@@ -55,10 +55,10 @@ def record_problem(key: VerifyKey, record: Mapping[str, Any]) -> str | None:
     try:
         signature = base64.b64decode(str(record.get("sig", "")), validate=True)
     except (binascii.Error, ValueError):
-        return "its signature is not base64"
+        return "has a signature that is not base64"
     payload = {k: v for k, v in record.items() if k != "sig"}
     if not signature or not key.verify(canonical(payload), signature):
-        return "its signature does not verify"
+        return "has a signature that does not verify"
     return None
 
 

@@ -334,6 +334,7 @@ def test_log_forged_signature(cloud, log_copy):
                         {k: v for k, v in data.items() if k != "sig"})
     head.write_text(json.dumps(data))
     result = _verify(log_copy, cloud.public_key)
-    assert result.exit_code == 4 and "head signature does not verify" in result.output
+    assert result.exit_code == 4
+    assert "signed head has a signature that does not verify" in result.output
     assert "Traceback" not in result.output
     assert os.environ.get("GOVCLOUD_STATE_DIR") != str(cloud.state)  # env was not leaked
