@@ -223,7 +223,7 @@ def test_forged_signature_is_detected(tmp_path, keys):
     head.write_bytes(canonical(forged))
     assert "signature that does not verify" in verify(path, public).problem
     assert not verify(path, signing.generate().verify_key()).ok
-    with pytest.raises(IntegrityError, match="signature does not verify"):
+    with pytest.raises(IntegrityError, match="signature that does not verify"):
         AuditLog(path, private).append("check", {}, "00" * 32)
 
 
