@@ -311,8 +311,13 @@ def evaluate(catalog: Catalog, policies: PolicySet) -> list[Finding]:
         if not applicable:
             continue
         resolved = resolve(doc, catalog)
+        # Policies of a kind mostly share a few `select` paths: walk each once per document.
+        selected: dict[tuple[str, ...], list[tuple[tuple[Any, ...], Any]]] = {}
         for policy in applicable:
-            for base, instance in _select(resolved, policy.select):
+            pairs = selected.get(policy.select)
+            if pairs is None:
+                pairs = selected[policy.select] = _select(resolved, policy.select)
+            for base, instance in pairs:
                 if policy.when_ok(instance) and not policy.require_ok(instance):
                     findings.append(policy.finding(doc, base, instance))
     return findings
