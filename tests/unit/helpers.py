@@ -86,3 +86,30 @@ def load_texts(tmp_path: Path, **files: str) -> Validated:
     for name, text in files.items():
         write(tmp_path, name.replace("__", "/") + ".yaml", text)
     return load([tmp_path], inventory=tmp_path)
+
+
+# ------------------------------------------------------ plan and apply through the CLI, offline
+
+_COMPILED: dict[str, object] = {}
+
+
+def policies_once(path=None):
+    """Each policy set compiled once per test session (the CLI loads it for every gate); a
+    stand-in for ``govcloud.policy.load_policies`` in CLI tests of plan and apply."""
+    from govcloud.policy.engine import load_policies
+
+    if str(path) not in _COMPILED:
+        _COMPILED[str(path)] = load_policies(path)
+    return _COMPILED[str(path)]
+
+
+class FakeCloud:
+    """The connection a faked ``_plan_one`` hands the CLI: counts no call, closes nothing."""
+
+    def __init__(self):
+        from types import SimpleNamespace
+
+        self.counter = SimpleNamespace(total=0, writes=0)
+
+    def close(self):
+        pass

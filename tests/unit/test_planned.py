@@ -18,7 +18,7 @@ from govcloud.provision import desired_state, diff
 from govcloud.provision.desired import _fields
 from govcloud.provision.planned import check_planned, planned_documents
 from govcloud.validate import schema_errors
-from tests.unit.helpers import BASE, REQUEST, load_texts, write
+from tests.unit.helpers import BASE, REQUEST, FakeCloud, load_texts, policies_once, write
 
 TODAY = dt.date(2026, 12, 1)
 KYLIN = {"id": "img-k", "name": "kylin-v10-sp3", "status": "active", "checksum": "c0ffee",
@@ -208,25 +208,6 @@ def test_a_cloud_document_among_the_files_does_not_hide_the_planned_one(tmp_path
 # ---------------------------------------------------------------- through the CLI
 
 
-_COMPILED: dict[str, object] = {}
-_load_policies = policy_pkg.load_policies
-
-
-def _policies_once(path=None):
-    """Each policy set compiled once for the module (the CLI loads it per gate)."""
-    if str(path) not in _COMPILED:
-        _COMPILED[str(path)] = _load_policies(path)
-    return _COMPILED[str(path)]
-
-
-class _FakeCloud:
-    def __init__(self):
-        self.counter = NS(total=0, writes=0)
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
 def planned_offline(monkeypatch):
     """plan/apply with the cloud read replaced by an empty cloud holding IMAGES; any write
@@ -236,14 +217,14 @@ def planned_offline(monkeypatch):
     def plan_one(target, validated, *, refresh, destroy=False, prune=False):
         desired = desired_state(validated.catalog, target.requests)
         snap = Snapshot(images=dict(IMAGES))
-        return cmd.Planned(target, _FakeCloud(), desired, snap,
+        return cmd.Planned(target, FakeCloud(), desired, snap,
                            diff(desired, [], target.ids, prune=prune), prune)
 
     def no_write(*args, **kwargs):
         raise AssertionError("apply wrote to the cloud")
 
     monkeypatch.setattr(cmd, "_plan_one", plan_one)
-    monkeypatch.setattr(policy_pkg, "load_policies", _policies_once)
+    monkeypatch.setattr(policy_pkg, "load_policies", policies_once)
     monkeypatch.setattr(cmd, "_execute", no_write)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
     monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: not about approvals

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from types import SimpleNamespace as NS
 
 import pytest
 from typer.testing import CliRunner
@@ -14,30 +13,11 @@ from govcloud.cli.app import app
 from govcloud.cloud.apply import Outcome
 from govcloud.cloud.read import Snapshot
 from govcloud.provision import desired_state, diff
-from tests.unit.helpers import BASE, REQUEST, load_texts
+from tests.unit.helpers import BASE, REQUEST, FakeCloud, load_texts, policies_once
 
 IMAGES = {"kylin-v10-sp3": {"id": "i", "name": "kylin-v10-sp3", "status": "active",
                             "checksum": "c"}}
 SSH = "web:ingress:tcp:22-22:0.0.0.0/0"
-
-
-_COMPILED: dict[str, object] = {}
-_load_policies = policy_pkg.load_policies
-
-
-def _policies_once(path=None):
-    """Each policy set compiled once for the module (the CLI loads it per gate)."""
-    if str(path) not in _COMPILED:
-        _COMPILED[str(path)] = _load_policies(path)
-    return _COMPILED[str(path)]
-
-
-class _FakeCloud:
-    def __init__(self):
-        self.counter = NS(total=0, writes=0)
-
-    def close(self):
-        pass
 
 
 @pytest.fixture
@@ -64,7 +44,7 @@ def cloud_with_strays(monkeypatch, tmp_path):
         desired = desired_state(validated.catalog, target.requests)
         plan = diff([] if destroy else desired, actual, target.ids, prune=prune)
         snap = Snapshot(resources=list(actual), images=dict(IMAGES))
-        return cmd.Planned(target, _FakeCloud(), desired, snap, plan, prune)
+        return cmd.Planned(target, FakeCloud(), desired, snap, plan, prune)
 
     def execute(planned, *args, **kwargs):
         cmd.note("executing")
@@ -73,7 +53,7 @@ def cloud_with_strays(monkeypatch, tmp_path):
         return Outcome()
 
     monkeypatch.setattr(cmd, "_plan_one", plan_one)
-    monkeypatch.setattr(policy_pkg, "load_policies", _policies_once)
+    monkeypatch.setattr(policy_pkg, "load_policies", policies_once)
     monkeypatch.setattr(cmd, "_execute", execute)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
     monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: not about approvals
