@@ -41,3 +41,29 @@ def devcloud() -> Devcloud:
         pytest.fail(f"devcloud could not start: {err}", pytrace=False)
     return Devcloud(ADMIN_CLOUD, USER_CLOUD, Path(result.clouds_file), layout.root,
                     time.monotonic() - begin)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, devcloud):
+    """The environment of the govcloud processes a provisioning test runs: its own state
+    folder and credentials key, the devcloud admin as OS_CLOUD."""
+    import os
+    import secrets
+
+    state = tmp_path_factory.mktemp("state")
+    return {**os.environ, "GOVCLOUD_STATE_DIR": str(state), "OS_CLOUD": devcloud.admin_cloud,
+            "GOVCLOUD_CREDENTIALS_KEY": secrets.token_hex(16), "NO_COLOR": "1",
+            # MLPS 3 requests are not approved here (approvals: tests/unit/test_approvals.py)
+            "GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD": "1"}
+
+
+@pytest.fixture(scope="module")
+def admin(devcloud):
+    """An openstacksdk admin connection for the tests' own checks. They retry a connection the
+    API dropped (gunicorn closes idle keep-alive connections; a request racing that close is
+    reset): they are reads."""
+    import openstack
+
+    conn = openstack.connect(cloud=devcloud.admin_cloud, connect_retries=3)
+    yield conn
+    conn.close()

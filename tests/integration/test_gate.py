@@ -16,12 +16,9 @@ unique to the run and destroyed at the end.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import uuid
 from pathlib import Path
 
-import openstack
 import pytest
 import yaml
 
@@ -29,22 +26,6 @@ from tests.integration.test_provision import INVENTORY, run, writes
 
 pytestmark = pytest.mark.integration
 RUN = uuid.uuid4().hex[:6]
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory, devcloud):
-    state = tmp_path_factory.mktemp("state")
-    return {**os.environ, "GOVCLOUD_STATE_DIR": str(state), "OS_CLOUD": devcloud.admin_cloud,
-            "GOVCLOUD_CREDENTIALS_KEY": secrets.token_hex(16), "NO_COLOR": "1",
-            # MLPS 3 requests on devcloud: the approvals are not what these tests are about
-            "GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD": "1"}
-
-
-@pytest.fixture(scope="module")
-def admin(devcloud):
-    conn = openstack.connect(cloud=devcloud.admin_cloud, connect_retries=3)
-    yield conn
-    conn.close()
 
 
 def _request(kind: str, *, classification: str, platform: str, octet: int) -> dict:

@@ -20,7 +20,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import openstack
 import pytest
 import yaml
 
@@ -30,24 +29,6 @@ INVENTORY = str(ROOT / "inventory")
 GOVCLOUD = [sys.executable, "-m", "govcloud"]
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory, devcloud):
-    state = tmp_path_factory.mktemp("state")
-    return {**os.environ, "GOVCLOUD_STATE_DIR": str(state), "OS_CLOUD": devcloud.admin_cloud,
-            "GOVCLOUD_CREDENTIALS_KEY": secrets.token_hex(16), "NO_COLOR": "1",
-            # the MLPS 3 examples are not approved here (approvals: tests/unit/test_approvals.py)
-            "GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD": "1"}
-
-
-@pytest.fixture(scope="module")
-def admin(devcloud):
-    # The test's own checks retry a connection the API dropped (gunicorn closes idle
-    # keep-alive connections; a request racing that close is reset): they are reads.
-    conn = openstack.connect(cloud=devcloud.admin_cloud, connect_retries=3)
-    yield conn
-    conn.close()
 
 
 def run(env, *args, timeout=600, check=None):
