@@ -104,7 +104,8 @@ def policy_digests(policies_dir: str | os.PathLike[str] | None = None) -> dict[s
 
 
 _POLICY_FIELDS = ("id", "title", "severity", "applies_to", "select", "when", "require",
-                  "message", "remediation", "references", "waivable", "family", "title_zh")
+                  "message", "remediation", "references", "waivable", "family", "title_zh",
+                  "message_zh", "remediation_zh")
 
 
 def policy_set_digests(policy_set: Any) -> dict[str, str]:

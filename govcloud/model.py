@@ -9,11 +9,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from govcloud.i18n import _
+
 # The one severity ranking, worst first: critical 4, high 3, medium 2, low 1. Sorting, the
 # "worst first" order of reports and every --fail-on threshold read it from here.
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_RANK = {sev: len(SEVERITIES) - i for i, sev in enumerate(SEVERITIES)}
 FAIL_ON_CHOICES = (*SEVERITIES, "never")
+
+
+def severity_word(word: str) -> str:
+    """A severity (or ``waived``) as the reader's language says it; the canonical word in
+    machine formats and English."""
+    words = {"critical": _("critical"), "high": _("high"), "medium": _("medium"),
+             "low": _("low"), "waived": _("waived")}
+    return words.get(word, word)
 
 
 def severity_rank(severity: str) -> int:

@@ -359,6 +359,11 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "require": {"type": ["object", "boolean"]},
             "message": _TEXT,
             "remediation": {"type": "string"},
+            # The Chinese texts (optional; English above stays the reference): shown when the
+            # reader's language is Chinese (LANG=zh_CN.*, --lang zh), see docs/i18n.md.
+            "title_zh": _TEXT,
+            "message_zh": _TEXT,
+            "remediation_zh": {"type": "string"},
             "references": {"type": "array", "items": _TEXT},
             "waivable": {"type": "boolean"},
             "family": {"type": "string"},

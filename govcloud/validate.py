@@ -30,6 +30,7 @@ from govcloud.authority import (
     waiver_problems,
 )
 from govcloud.documents import Catalog, Document, pointer
+from govcloud.i18n import _
 from govcloud.loader import LoadLimits, LoadResult, iter_yaml_files, load_file
 from govcloud.model import DocError
 from govcloud.netnorm import RemoteError, parse_remote
@@ -139,8 +140,9 @@ def load(
                     doc.file,
                     doc.line_of("/metadata/id"),
                     "/metadata/id",
-                    f"duplicate {doc.kind} id '{doc.id}' (first defined at "
-                    f"{earlier.file}:{earlier.line_of('/metadata/id')}); ids are unique per kind",
+                    _("duplicate {kind} id '{id}' (first defined at {where}); ids are unique "
+                      "per kind").format(kind=doc.kind, id=doc.id,
+                                         where=f"{earlier.file}:{earlier.line_of('/metadata/id')}"),
                 )
             )
     invalid: set[int] = set()
@@ -177,31 +179,33 @@ def schema_errors(doc: Document) -> list[DocError]:
                 doc.file,
                 doc.line_of("/apiVersion"),
                 "/apiVersion",
-                f"unknown apiVersion {got!r}; use apiVersion: {API_VERSION}",
+                _("unknown apiVersion {got}; use apiVersion: {version}").format(
+                    got=repr(got), version=API_VERSION),
             )
         ]
     if doc.kind not in KINDS:
         got = body.get("kind")
         guess = difflib.get_close_matches(str(got), KINDS, n=1)
-        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        hint = _("did you mean '{guess}'? ").format(guess=guess[0]) if guess else ""
         return [
             DocError(
                 doc.file,
                 doc.line_of("/kind"),
                 "/kind",
-                f"unknown kind {got!r}; {hint}kinds are: {', '.join(KINDS)}",
+                _("unknown kind {got}; {hint}kinds are: {kinds}").format(
+                    got=repr(got), hint=hint, kinds=", ".join(KINDS)),
             )
         ]
-    described = [describe(best_match([e])) for e in validator_for(doc.kind).iter_errors(body)]
+    errors = [best_match([e]) for e in validator_for(doc.kind).iter_errors(body)]
     # A typo'd field also makes its real name "missing": say it once, as the typo.
-    guessed = {m.split("did you mean '")[1].split("'")[0] for _, m in described
-               if m.startswith("unknown field") and "did you mean" in m}
+    guessed = {guess for e in errors if (guess := _typo_guess(e))}
     out = []
-    for path, message in described:
-        if message.startswith("missing required field") and message.split("'")[1] in guessed:
+    for error in errors:
+        if error.validator == "required" and _missing_field(error) in guessed:
             continue
+        path, message = describe(error)
         if doc.kind == "Waiver":  # say what an invalid waiver means, as governance errors do
-            message += "; until fixed this waiver waives nothing"
+            message += _("; until fixed this waiver waives nothing")
         out.append(DocError(doc.file, doc.line_of(path), path, f"{doc.ref}: {message}"))
         if len(out) >= MAX_ERRORS_PER_DOCUMENT:
             break
@@ -210,100 +214,134 @@ def schema_errors(doc: Document) -> list[DocError]:
 
 
 def describe(error: ValidationError) -> tuple[str, str]:
-    """A JSON Pointer and a plain-words message for one jsonschema error."""
+    """A JSON Pointer and a plain-words message for one jsonschema error, said by the keyword
+    that failed, with the field and the value, in the reader's language (jsonschema's own
+    English text only for a keyword not listed here)."""
     path = pointer(error.absolute_path)
     validator = error.validator
     value: Any = error.validator_value
     instance = error.instance
     schema: Any = error.schema
     parts = path.split("/")
-    field = parts[-1] or "document"
+    field = parts[-1] or _("document")
     if field.isdigit() and len(parts) > 2:
         field = f"{parts[-2]}[{field}]"  # a list item: name it by its list
     if validator == "additionalProperties" and isinstance(instance, dict):
         allowed = sorted(schema.get("properties", {}))
         extra = [k for k in instance if k not in allowed]
         key = extra[0] if extra else "?"
-        guess = difflib.get_close_matches(key, allowed, n=1)
-        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        guess = _typo_guess(error)
+        hint = _("did you mean '{guess}'? ").format(guess=guess) if guess else ""
         return (
             f"{path}/{key}",
-            f"unknown field '{key}'; {hint}allowed here: {', '.join(allowed)}",
+            _("unknown field '{key}'; {hint}allowed here: {allowed}").format(
+                key=key, hint=hint, allowed=", ".join(allowed)),
         )
     if validator == "required":
-        missing = [k for k in value if isinstance(instance, dict) and k not in instance]
-        name = missing[0] if missing else value[0]
-        return path, f"missing required field '{name}'; add it"
+        return path, _("missing required field '{name}'; add it").format(
+            name=_missing_field(error))
     if validator == "type":
-        expected = value if isinstance(value, str) else " or ".join(value)
+        expected = value if isinstance(value, str) else _(" or ").join(value)
         if field == "mlps_level" and expected == "integer" and isinstance(instance, str):
-            return path, f"'mlps_level' is {instance!r}; {MLPS_HINT}"
+            return path, _("'mlps_level' is {value}; {hint}").format(value=repr(instance),
+                                                                    hint=_(MLPS_HINT))
         if expected == "string" and isinstance(instance, dict) and len(instance) == 1:
-            return path, (f"'{field}' must be a string, but YAML read a mapping: text with "
-                          "': ' inside must be quoted")
-        return (
-            path,
-            f"'{field}' must be {_article(expected)}, not {_type_name(instance)} {instance!r}",
-        )
+            return path, _("'{field}' must be a string, but YAML read a mapping: text with "
+                           "': ' inside must be quoted").format(field=field)
+        return path, _("'{field}' must be {expected}, not {kind} {value}").format(
+            field=field, expected=_article(expected), kind=_type_name(instance),
+            value=repr(instance))
     if validator == "enum":
-        return path, f"'{field}' is {instance!r}; use one of: {with_chinese(value)}"
+        return path, _("'{field}' is {value}; use one of: {allowed}").format(
+            field=field, value=repr(instance), allowed=with_chinese(value))
     if validator == "const":
-        return path, f"'{field}' must be {value!r}, not {instance!r}"
+        return path, _("'{field}' must be {expected}, not {value}").format(
+            field=field, expected=repr(value), value=repr(instance))
     if validator == "pattern" and value == BLANK_PATTERN:
-        return path, f"'{field}' is blank ({instance!r}); write what it is, in words"
+        return path, _("'{field}' is blank ({value}); write what it is, in words").format(
+            field=field, value=repr(instance))
     if validator == "pattern":
         if value.startswith("^[A-Za-z0-9][A-Za-z0-9._-]"):
-            return path, (
-                f"{instance!r} is not a valid id or name: start with a letter or digit, then up "
+            return path, _(
+                "{value} is not a valid id or name: start with a letter or digit, then up "
                 "to 62 letters, digits, '.', '_' or '-' (no '/', no spaces)"
-            )
+            ).format(value=repr(instance))
         if value == "^[1-9][0-9]{5}$":
-            return path, f"{instance!r} is not a 6-digit administrative division code"
+            return path, _("{value} is not a 6-digit administrative division code").format(
+                value=repr(instance))
         if value.startswith("^[0-9]{4}-"):
-            return path, f"{instance!r} is not a date; write YYYY-MM-DD"
+            return path, _("{value} is not a date; write YYYY-MM-DD").format(
+                value=repr(instance))
         if isinstance(schema, dict) and schema.get("description"):  # says what to write
-            return path, f"{instance!r} is not {schema['description']}"
-        return path, f"{instance!r} does not match the expected form {value}"
-    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {
-            "minimum": "at least",
-            "maximum": "at most",
-            "exclusiveMinimum": "more than",
-            "exclusiveMaximum": "less than",
-        }[validator]
-        unlimited = " (-1 means unlimited)" if value == -1 else ""
-        return path, f"'{field}' is {instance!r}; it must be {words} {value}{unlimited}"
+            return path, _("{value} is not {description}").format(
+                value=repr(instance), description=schema["description"])
+        return path, _("{value} does not match the expected form {pattern}").format(
+            value=repr(instance), pattern=value)
+    if validator in _BOUNDS:
+        unlimited = _(" (-1 means unlimited)") if value == -1 else ""
+        return path, _BOUNDS[validator]().format(field=field, value=repr(instance),
+                                                 limit=value, unlimited=unlimited)
     if validator == "minItems":
-        return path, f"'{field}' needs at least {value} item(s)"
+        return path, _("'{field}' needs at least {count} item(s)").format(field=field,
+                                                                         count=value)
     if validator == "uniqueItems":
-        return path, f"'{field}' has repeated items; list each once"
+        return path, _("'{field}' has repeated items; list each once").format(field=field)
     if validator == "minLength":
-        return path, f"'{field}' must not be empty"
+        return path, _("'{field}' must not be empty").format(field=field)
     if validator == "oneOf" and field == "port":
-        return path, f"port {instance!r} must be an integer 1-65535 or a 'low-high' range string"
+        return path, _("port {value} must be an integer 1-65535 or a 'low-high' range "
+                       "string").format(value=repr(instance))
     return path, error.message
 
 
+def _typo_guess(error: ValidationError) -> str | None:
+    """Of an unknown field: the allowed field it is probably a typo of."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return None
+    allowed = sorted(error.schema.get("properties", {}))  # type: ignore[union-attr]
+    extra = [k for k in error.instance if k not in allowed]
+    guess = difflib.get_close_matches(extra[0] if extra else "?", allowed, n=1)
+    return guess[0] if guess else None
+
+
+def _missing_field(error: ValidationError) -> Any:
+    value: Any = error.validator_value
+    missing = [k for k in value if isinstance(error.instance, dict) and k not in error.instance]
+    return missing[0] if missing else value[0]
+
+
+# Whole sentences per keyword, so a translation may reorder them.
+_BOUNDS: dict[str, Callable[[], str]] = {
+    "minimum": lambda: _("'{field}' is {value}; it must be at least {limit}{unlimited}"),
+    "maximum": lambda: _("'{field}' is {value}; it must be at most {limit}{unlimited}"),
+    "exclusiveMinimum": lambda: _("'{field}' is {value}; it must be more than {limit}"
+                                  "{unlimited}"),
+    "exclusiveMaximum": lambda: _("'{field}' is {value}; it must be less than {limit}"
+                                  "{unlimited}"),
+}
+
+
 def _type_name(value: Any) -> str:
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), "a value")
+    names = {
+        dict: _("a mapping"),
+        list: _("a list"),
+        str: _("a string"),
+        bool: _("a boolean"),
+        int: _("an integer"),
+        float: _("a number"),
+        type(None): _("null"),
+    }
+    return names.get(type(value), _("a value"))
 
 
 def _article(word: str) -> str:
     names = {
-        "object": "a mapping",
-        "array": "a list",
-        "string": "a string",
-        "integer": "an integer",
-        "number": "a number",
-        "boolean": "true or false",
+        "object": _("a mapping"),
+        "array": _("a list"),
+        "string": _("a string"),
+        "integer": _("an integer"),
+        "number": _("a number"),
+        "boolean": _("true or false"),
     }
     return names.get(word, word)
 
@@ -340,17 +378,19 @@ def _ref(doc: Document, catalog: Catalog, path: str, kind: str, value: Any) -> I
     if isinstance(value, str) and catalog.get(kind, value) is None:
         known = list(catalog.by_kind.get(kind, {}))
         guess = difflib.get_close_matches(value, known, n=1)
-        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        hint = _("did you mean '{guess}'? ").format(guess=guess[0]) if guess else ""
         if kind == "Component":
-            owner = ("the component catalog (信创目录) is kept by the inventory's maintainers "
-                     "(the catalog owner): pick a catalogued component, or ask them to review "
-                     "and add this product; a request cannot add it")
+            owner = _("the component catalog (信创目录) is kept by the inventory's maintainers "
+                      "(the catalog owner): pick a catalogued component, or ask them to review "
+                      "and add this product; a request cannot add it")
         elif kind in _AUTHORITY_REFS:
-            owner = (f"{kind}s come only from the inventory ($GOVCLOUD_INVENTORY, else "
-                     "./inventory): check the id, or ask the inventory's maintainers")
+            owner = _("{kind}s come only from the inventory ($GOVCLOUD_INVENTORY, else "
+                      "./inventory): check the id, or ask the inventory's maintainers"
+                      ).format(kind=kind)
         else:
-            owner = f"check the id ({kind} ids are unique)"
-        yield _err(doc, path, f"{kind} '{value}' does not exist; {hint}{owner}")
+            owner = _("check the id ({kind} ids are unique)").format(kind=kind)
+        yield _err(doc, path, _("{kind} '{value}' does not exist; {hint}{owner}").format(
+            kind=kind, value=value, hint=hint, owner=owner))
 
 
 _AUTHORITY_REFS = ("Department", "Platform", "MachineRoom", "System", "Role")
@@ -371,8 +411,8 @@ def _components(doc: Document, catalog: Catalog, base: str, components: Any) -> 
             yield _err(
                 doc,
                 path,
-                f"component '{comp_id}' is a {comp.spec.get('category')}, not a {slot}; "
-                f"pick a {slot} from the catalog",
+                _("component '{id}' is a {category}, not a {slot}; pick a {slot} from the "
+                  "catalog").format(id=comp_id, category=comp.spec.get("category"), slot=slot),
             )
 
 
@@ -384,15 +424,15 @@ def _form_fields(doc: Document, system_base: str) -> Iterator[DocError]:
     system = spec.get("system", {}) if system_base == "/spec/system" else spec
     if "filing_number" in system and system.get("mlps_level") == 1:
         yield _err(doc, f"{system_base}/filing_number",
-                   "a level-1 system is not filed with public security (备案 is for level 2 and "
-                   "above); remove filing_number or correct mlps_level")
+                   _("a level-1 system is not filed with public security (备案 is for level 2 "
+                     "and above); remove filing_number or correct mlps_level"))
     lease = spec.get("lease_until")
     if isinstance(lease, str):
         try:
             dt.date.fromisoformat(lease)
         except ValueError:
-            yield _err(doc, "/spec/lease_until", f"{lease!r} is not a date that exists; write "
-                       "YYYY-MM-DD")
+            yield _err(doc, "/spec/lease_until", _("{value} is not a date that exists; write "
+                       "YYYY-MM-DD").format(value=repr(lease)))
 
 
 @check("Department")
@@ -400,7 +440,7 @@ def _department(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     parent = doc.spec.get("parent")
     if parent is not None:
         if parent == doc.id:
-            yield _err(doc, "/spec/parent", "a department cannot be its own parent")
+            yield _err(doc, "/spec/parent", _("a department cannot be its own parent"))
         else:
             yield from _ref(doc, catalog, "/spec/parent", "Department", parent)
 
@@ -428,21 +468,23 @@ def _image(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     if comp is None:
         yield from _ref(doc, catalog, "/spec/os", "Component", os_id)
     elif comp.spec.get("category") != "os":
-        yield _err(doc, "/spec/os", f"component '{os_id}' is a {comp.spec.get('category')}, "
-                   "not an os; name the operating system the image boots")
+        yield _err(doc, "/spec/os", _("component '{id}' is a {category}, not an os; name the "
+                   "operating system the image boots").format(
+                       id=os_id, category=comp.spec.get("category")))
 
 
 @check("Waiver")
 def _waiver(doc: Document, catalog: Catalog) -> Iterator[DocError]:
-    kind, _, target_id = doc.spec.get("target", "/").partition("/")
+    kind, _sep, target_id = doc.spec.get("target", "/").partition("/")
     if kind not in KINDS:
-        yield _err(doc, "/spec/target", f"'{kind}' is not a document kind; write <Kind>/<id>")
+        yield _err(doc, "/spec/target", _("'{kind}' is not a document kind; write "
+                                          "<Kind>/<id>").format(kind=kind))
     elif kind != REQUEST_KIND and not kind.startswith("Cloud"):
         # Requests and live resources come and go (the inventory's waiver for a request is read
         # when other requests are checked): a waiver of one that is absent matches nothing.
         yield from _ref(doc, catalog, "/spec/target", kind, target_id)
     for path, message in waiver_problems(doc, catalog):
-        yield _err(doc, path, f"{message}; until fixed this waiver waives nothing")
+        yield _err(doc, path, message + _("; until fixed this waiver waives nothing"))
 
 
 @check("Settings")
@@ -462,7 +504,7 @@ def parse_port(port: Any) -> tuple[int, int] | None:
     if isinstance(port, int) and not isinstance(port, bool):
         return (port, port) if 1 <= port <= 65535 else None
     if isinstance(port, str) and "-" in port:
-        low_s, _, high_s = port.partition("-")
+        low_s, _sep, high_s = port.partition("-")
         if low_s.isdigit() and high_s.isdigit():
             low, high = int(low_s), int(high_s)
             if 1 <= low <= high <= 65535:
@@ -484,7 +526,8 @@ def _unique_names(
     for index, item in enumerate(items):
         name = item.get("name")
         if name in seen:
-            yield _err(doc, f"{base}/{index}/name", f"{what} name '{name}' is used twice")
+            yield _err(doc, f"{base}/{index}/name", _("{what} name '{name}' is used "
+                                                      "twice").format(what=what, name=name))
         seen.add(name)
 
 
@@ -502,10 +545,11 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
             yield _err(
                 doc,
                 f"/spec/replaces/{index}",
-                f"'{target}' is neither a MachineRoom nor a System id; check the inventory",
+                _("'{target}' is neither a MachineRoom nor a System id; check the "
+                  "inventory").format(target=target),
             )
     networks = spec.get("networks", [])
-    yield from _unique_names(doc, networks, "/spec/networks", "network")
+    yield from _unique_names(doc, networks, "/spec/networks", _("network"))
     seen_nets: list[tuple[int, Any]] = []
     for index, net in enumerate(networks):
         parsed = _network(net["cidr"])
@@ -517,11 +561,12 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
                 yield _err(
                     doc,
                     f"/spec/networks/{index}/cidr",
-                    f"{parsed} overlaps network {other_index} ({other}); pick disjoint CIDRs",
+                    _("{cidr} overlaps network {index} ({other}); pick disjoint CIDRs").format(
+                        cidr=parsed, index=other_index, other=other),
                 )
         seen_nets.append((index, parsed))
     groups = spec.get("security_groups", [])
-    yield from _unique_names(doc, groups, "/spec/security_groups", "security group")
+    yield from _unique_names(doc, groups, "/spec/security_groups", _("security group"))
     for g_index, group in enumerate(groups):
         for r_index, rule in enumerate(group.get("rules", [])):
             base = f"/spec/security_groups/{g_index}/rules/{r_index}"
@@ -529,26 +574,28 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
                 yield _err(
                     doc,
                     f"{base}/port",
-                    f"port {rule['port']!r} is outside 1-65535 or "
-                    "low > high; write 443 or '8000-8080'",
+                    _("port {port} is outside 1-65535 or low > high; write 443 or "
+                      "'8000-8080'").format(port=repr(rule["port"])),
                 )
             if "port" in rule and rule.get("protocol") not in ("tcp", "udp"):
                 # neutron refuses a port range without protocol; "any" has no ports either
-                yield _err(doc, f"{base}/port", "ports apply to tcp or udp rules only; "
-                           "add protocol: tcp (or udp), or drop the port for every port")
+                yield _err(doc, f"{base}/port", _("ports apply to tcp or udp rules only; "
+                           "add protocol: tcp (or udp), or drop the port for every port"))
             if "remote" in rule:
                 parsed = _network(rule["remote"])
                 if isinstance(parsed, str):
                     yield _err(doc, f"{base}/remote", parsed)
                 elif rule.get("ethertype", f"IPv{parsed.version}") != f"IPv{parsed.version}":
                     yield _err(doc, f"{base}/ethertype",
-                               f"ethertype {rule['ethertype']} does not match remote "
-                               f"{rule['remote']} (an IPv{parsed.version} network); "
-                               f"write ethertype: IPv{parsed.version} or drop it")
+                               _("ethertype {ethertype} does not match remote {remote} (an "
+                                 "IPv{version} network); write ethertype: IPv{version} or "
+                                 "drop it").format(ethertype=rule["ethertype"],
+                                                   remote=rule["remote"],
+                                                   version=parsed.version))
     net_names = {n["name"] for n in networks}
     group_names = {g["name"] for g in groups} | {"default"}
     servers = spec.get("servers", [])
-    yield from _unique_names(doc, servers, "/spec/servers", "server")
+    yield from _unique_names(doc, servers, "/spec/servers", _("server"))
     instances: set[str] = set()
     for index, server in enumerate(servers):
         base = f"/spec/servers/{index}"
@@ -556,31 +603,33 @@ def _request(doc: Document, catalog: Catalog) -> Iterator[DocError]:
             yield _err(
                 doc,
                 f"{base}/network",
-                f"network '{server['network']}' is not in this "
-                f"request's networks ({', '.join(sorted(net_names)) or 'none'})",
+                _("network '{network}' is not in this request's networks ({names})").format(
+                    network=server["network"], names=", ".join(sorted(net_names)) or _("none")),
             )
         for sg_index, sg in enumerate(server.get("security_groups", [])):
             if sg not in group_names:
                 yield _err(
                     doc,
                     f"{base}/security_groups/{sg_index}",
-                    f"security group '{sg}' is not in this request's security_groups",
+                    _("security group '{group}' is not in this request's "
+                      "security_groups").format(group=sg),
                 )
         yield from _components(doc, catalog, f"{base}/components", server.get("components"))
         for i in range(1, server.get("count", 1) + 1):
             instances.add(f"{server['name']}-{i}")
     volumes = spec.get("volumes", [])
-    yield from _unique_names(doc, volumes, "/spec/volumes", "volume")
+    yield from _unique_names(doc, volumes, "/spec/volumes", _("volume"))
     for index, volume in enumerate(volumes):
         target = volume.get("attach_to")
         if target is not None and target not in instances:
             yield _err(
                 doc,
                 f"/spec/volumes/{index}/attach_to",
-                f"'{target}' is not a server of this request (servers are named "
-                f"<name>-1..<name>-<count>: {', '.join(sorted(instances)) or 'none'})",
+                _("'{target}' is not a server of this request (servers are named "
+                  "<name>-1..<name>-<count>: {names})").format(
+                    target=target, names=", ".join(sorted(instances)) or _("none")),
             )
-    yield from _unique_names(doc, spec.get("users", []), "/spec/users", "user")
+    yield from _unique_names(doc, spec.get("users", []), "/spec/users", _("user"))
 
 
 # Checks of authority data (function vocabulary, department tree, component catalog) register

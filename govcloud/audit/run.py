@@ -23,6 +23,7 @@ from govcloud.audit.live import CloudSnapshot
 from govcloud.check import RuleProvider, run_check
 from govcloud.cloudkinds import CLOUD_KINDS
 from govcloud.documents import Catalog, Document
+from govcloud.i18n import N_, _
 from govcloud.model import SEVERITIES, DocError, Finding, Report
 from govcloud.policy import PolicySet, apply_waivers
 from govcloud.policy.waivers import EXPIRED_POLICY
@@ -30,15 +31,15 @@ from govcloud.validate import Validated
 
 TITLE = "govcloud compliance audit / 政务云合规审计报告"
 NO_TENANT = "(platform and inventory)"
-_KIND_WORD = {
-    "CloudProject": "project",
-    "CloudUser": "user",
-    "CloudServer": "server",
-    "CloudVolume": "volume",
-    "CloudSecurityGroup": "security group",
-    "CloudNetwork": "network",
-    "CloudRouter": "router",
-    "CloudImage": "image",
+_KIND_WORD = {  # translated where shown (the catalog holds them)
+    "CloudProject": N_("project"),
+    "CloudUser": N_("user"),
+    "CloudServer": N_("server"),
+    "CloudVolume": N_("volume"),
+    "CloudSecurityGroup": N_("security group"),
+    "CloudNetwork": N_("network"),
+    "CloudRouter": N_("router"),
+    "CloudImage": N_("image"),
 }
 
 
@@ -51,8 +52,9 @@ def merge(validated: Validated | None, snapshot: CloudSnapshot | None) -> Valida
         earlier = catalog.add(doc)
         if earlier is not None:
             errors.append(DocError(earlier.file, earlier.line, "/metadata/id",
-                                   f"{doc.ref} is also read from {doc.file}; remove the copy "
-                                   "from the files (the audit reads the live cloud)"))
+                                   _("{ref} is also read from {file}; remove the copy from "
+                                     "the files (the audit reads the live cloud)").format(
+                                         ref=doc.ref, file=doc.file)))
     return Validated(catalog, tuple(errors), base.input_errors, base.files)
 
 
@@ -111,16 +113,17 @@ def _with_context(finding: Finding, catalog: Catalog) -> Finding:
     """Live findings name the resource and its tenant (their target is an OpenStack id), and
     every finding gets its control family (for the summary by family)."""
     family = control_family(finding.references, finding.policy)
-    kind, _, doc_id = finding.target.partition("/")
+    kind, _sep, doc_id = finding.target.partition("/")
     evidence = finding.evidence
     if kind in CLOUD_KINDS:
         doc = catalog.get(kind, doc_id)
         if doc is not None:
             name = doc.spec.get("name", doc_id)
-            where = _KIND_WORD.get(kind, kind)
+            where = _(_KIND_WORD[kind]) if kind in _KIND_WORD else kind
             tenant = doc.spec.get("tenant")
-            prefix = f"{where} '{name}'" + (
-                f" of tenant '{tenant}'" if tenant and kind != "CloudProject" else "")
+            prefix = (_("{kind} '{name}' of tenant '{tenant}'") if tenant
+                      and kind != "CloudProject" else _("{kind} '{name}'")).format(
+                          kind=where, name=name, tenant=tenant)
             rule = _rule_at(doc, finding.path)
             if rule is not None:
                 evidence = describe_rule(rule)
@@ -143,8 +146,9 @@ def describe_rule(rule: Mapping[str, Any]) -> str:
     """``rule 1f2e…: ingress tcp 22 from 0.0.0.0/0`` (what an assessor looks for)."""
     low, high = rule.get("port_min"), rule.get("port_max")
     ports = "" if low is None else (f" {low}" if low == high else f" {low}-{high}")
-    return (f"rule {rule.get('rule_id', '?')}: {rule.get('direction')} {rule.get('protocol')}"
-            f"{ports} from {rule.get('remote')}")
+    return _("rule {id}: {direction} {protocol}{ports} from {remote}").format(
+        id=rule.get("rule_id", "?"), direction=rule.get("direction"),
+        protocol=rule.get("protocol"), ports=ports, remote=rule.get("remote"))
 
 
 def tenant_of(doc: Document) -> str | None:

@@ -30,8 +30,9 @@ from govcloud.cli.common import (
 )
 from govcloud.errors import EXIT_USAGE, InputError
 from govcloud.gate import GateSettings
+from govcloud.i18n import LANGUAGES, _, pick, set_language
 from govcloud.loader import LoadLimits, iter_yaml_files
-from govcloud.model import DocError, Report
+from govcloud.model import DocError, Report, severity_word
 from govcloud.providers import builtin_providers
 from govcloud.report import render
 from govcloud.schemas import KINDS, document_schema
@@ -69,7 +70,14 @@ def main_options(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     audit_key: Path = AuditKeyOpt,
+    lang: str = typer.Option(
+        None, "--lang", help="Language of messages: zh (中文) or en (default: from LANGUAGE, "
+        "LC_ALL, LC_MESSAGES, LANG, as gettext reads them; zh_CN.* is Chinese)."
+    ),
 ) -> None:
+    if lang is not None and lang not in LANGUAGES:
+        raise typer.BadParameter(f"use one of: {', '.join(LANGUAGES)}", param_hint="--lang")
+    set_language(lang)  # every run decides anew (tests run many commands in one process)
     Settings.debug = debug
     Settings.audit_key = audit_key
 
@@ -80,23 +88,25 @@ def _today(as_of: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(as_of)
     except ValueError as exc:
-        raise InputError(f"--as-of '{as_of}' is not a date", hint="write YYYY-MM-DD") from exc
+        raise InputError(_("--as-of '{value}' is not a date").format(value=as_of),
+                         hint=_("write YYYY-MM-DD")) from exc
 
 
 def load_documents(paths: list[Path], max_file_size: int, inventory: Path | None = None, *,
                    require_files: bool = True) -> Validated:
     """The documents of a command: the inventory (``--inventory``, ``$GOVCLOUD_INVENTORY``,
     ``./inventory``) as authority data, and PATHs as requests (see ``validate.load``)."""
-    root, _ = resolve_inventory(inventory)
+    root, _source = resolve_inventory(inventory)
     if root is None:
-        note(f"govcloud: note: no inventory (no ./inventory, ${INVENTORY_ENV} not set): requests "
-             "can refer to no department, platform or component; pass --inventory")
+        note(_("govcloud: note: no inventory (no ./inventory, ${env} not set): requests can "
+               "refer to no department, platform or component; pass --inventory").format(
+                   env=INVENTORY_ENV))
     if require_files and not any(not isinstance(f, DocError) for f in iter_yaml_files(paths)):
         missing = [p for p in paths if not p.exists()]
         if not missing:
             raise InputError(
-                f"no YAML files under {', '.join(map(str, paths))}",
-                hint="point at .yaml/.yml files or folders holding them",
+                _("no YAML files under {paths}").format(paths=", ".join(map(str, paths))),
+                hint=_("point at .yaml/.yml files or folders holding them"),
             )
     return load(paths, LoadLimits(max_bytes=max_file_size), inventory=root)
 
@@ -122,17 +132,19 @@ def validate(
     fmt = resolve_format(fmt)
     if fmt == "table":
         if report.errors:
-            emit("\n".join(f"error: {e}" for e in report.errors), output)
+            emit("\n".join(_("error: {error}").format(error=e) for e in report.errors),
+                 output)
     else:
         emit(render(report, fmt), output)
     count = len(validated.catalog.documents)
     if report.errors:
         note(
-            f"{len(report.errors)} error(s); {count} valid document(s) in "
-            f"{len(validated.files)} file(s)"
+            _("{errors} error(s); {count} valid document(s) in {files} file(s)").format(
+                errors=len(report.errors), count=count, files=len(validated.files))
         )
     else:
-        note(f"ok: {count} document(s) in {len(validated.files)} file(s) are valid")
+        note(_("ok: {count} document(s) in {files} file(s) are valid").format(
+            count=count, files=len(validated.files)))
     raise typer.Exit(_exit_for(validated, report, "never"))
 
 
@@ -158,13 +170,15 @@ def check(
     fail_on = check_fail_on(fail_on)
     fmt = resolve_format(fmt)
     if scope not in SCOPES:
-        raise InputError(f"unknown --scope '{scope}'", hint=f"use one of {', '.join(SCOPES)}")
+        raise InputError(_("unknown --scope '{scope}'").format(scope=scope),
+                         hint=_("use one of {choices}").format(choices=", ".join(SCOPES)))
     policy_set = policies_in_force(policies)
     root, source = resolve_inventory(inventory)
     validated = load_documents(paths, max_file_size, root)
     if scope == "requests" and not validated.request_files and not validated.input_errors:
-        raise InputError("--scope requests, but no PATH holds requests (every PATH is the "
-                         f"inventory {root})", hint="pass the request files to check")
+        raise InputError(_("--scope requests, but no PATH holds requests (every PATH is the "
+                           "inventory {root})").format(root=root),
+                         hint=_("pass the request files to check"))
     report = run_check(validated, policy_set, today=_today(as_of),
                        providers=builtin_providers(), scope=scope)
     emit(render(report, fmt, color=wants_color(output)), output)
@@ -175,11 +189,12 @@ def check(
     summary = report.summary()
     hard = sum(1 for f in report.blocking(fail_on) if f.hard)
     note(
-        f"{len(validated.catalog.documents)} document(s), {len(policy_set.policies)} policies: "
-        + ", ".join(f"{k} {v}" for k, v in summary.items())
-        + f", errors {len(report.errors)}"
-        + (f"; {hard} finding(s) of hard rules fail the gate whatever --fail-on says"
-           if hard else "")
+        _("{documents} document(s), {policies} policies: ").format(
+            documents=len(validated.catalog.documents), policies=len(policy_set.policies))
+        + _(", ").join(f"{severity_word(k)} {v}" for k, v in summary.items())
+        + _(", errors {count}").format(count=len(report.errors))
+        + (_("; {count} finding(s) of hard rules fail the gate whatever --fail-on says")
+           .format(count=hard) if hard else "")
     )
     raise typer.Exit(_exit_for(validated, report, fail_on))
 
@@ -196,7 +211,8 @@ def _with_inventory(paths: list[Path], root: Path | None) -> list[Path]:
 def schema(kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}.")) -> None:
     """Print the JSON Schema (draft 2020-12) of a document kind."""
     if kind not in KINDS:
-        raise InputError(f"unknown kind '{kind}'", hint=f"use one of {', '.join(KINDS)}")
+        raise InputError(_("unknown kind '{kind}'").format(kind=kind),
+                         hint=_("use one of {choices}").format(choices=", ".join(KINDS)))
     emit(json.dumps(document_schema(kind), indent=2, ensure_ascii=False), None)
 
 
@@ -213,6 +229,10 @@ def list_policies(policies: Path = PoliciesOpt, fmt: str = FormatOpt) -> None:
                 "waivable": p.waivable,
                 "title": p.title,
                 "title_zh": p.title_zh,
+                "message": p.message,
+                "message_zh": p.message_zh,
+                "remediation": p.remediation,
+                "remediation_zh": p.remediation_zh,
                 "applies_to": list(p.applies_to),
                 "references": list(p.references),
                 "file": p.file,
@@ -223,7 +243,8 @@ def list_policies(policies: Path = PoliciesOpt, fmt: str = FormatOpt) -> None:
         return
     lines = [f"{'ID':<14} {'SEVERITY':<9} {'WAIVABLE':<8} TITLE"]
     for p in policy_set.policies:
-        lines.append(f"{p.id:<14} {p.severity:<9} {'yes' if p.waivable else 'no':<8} {p.title}")
+        lines.append(f"{p.id:<14} {p.severity:<9} {'yes' if p.waivable else 'no':<8} "
+                     f"{pick(p.title, p.title_zh)}")
     emit("\n".join(lines), None)
 
 

@@ -25,6 +25,8 @@ from govcloud.cli.common import (
     wants_color,
 )
 from govcloud.errors import EXIT_USAGE, InputError, IntegrityError
+from govcloud.i18n import _
+from govcloud.model import severity_word
 
 PathsArg = typer.Argument(None, help="Requests and inventory to audit with the cloud (optional).")
 CloudOpt = typer.Option(None, "--os-cloud", help="Admin cloud in clouds.yaml to read "
@@ -172,9 +174,9 @@ def audit(
     if cloud:
         from govcloud.audit.live import connect, read_cloud
 
-        note(f"audit: reading cloud '{cloud}'")
+        note(_("audit: reading cloud '{cloud}'").format(cloud=cloud))
         snapshot = read_cloud(connect(cloud), cloud)
-        note(f"audit: {snapshot.calls} API calls, "
+        note(_("audit: {calls} API calls, ").format(calls=snapshot.calls)
              + ", ".join(f"{k} {v}" for k, v in sorted(snapshot.counts.items())))
     latest = controls = None
     latest_path: Path | None = None
@@ -231,10 +233,11 @@ def audit(
                                           "as_of": _today(as_of).isoformat(),
                                           "generated": dt.datetime.now(dt.UTC).isoformat(
                                               timespec="seconds")})
-        note(f"wrote evidence bundle {evidence} (verify: govcloud evidence verify {evidence})")
+        note(_("wrote evidence bundle {path} (verify: govcloud evidence verify {path})").format(
+            path=evidence))
     summary = report.summary()
-    note("audit: " + ", ".join(f"{k} {v}" for k, v in summary.items())
-         + f", errors {len(report.errors)}")
+    note(_("audit: ") + _(", ").join(f"{severity_word(k)} {v}" for k, v in summary.items())
+         + _(", errors {count}").format(count=len(report.errors)))
     if validated is not None and validated.input_errors:
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(report.exit_code(fail_on))

@@ -13,6 +13,7 @@ import typer
 
 from govcloud.errors import ExecutionError, GovcloudError, InputError, IntegrityError
 from govcloud.fsutil import write_atomic
+from govcloud.i18n import _
 from govcloud.model import FAIL_ON_CHOICES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,7 +34,7 @@ RECORDED_COMMANDS = frozenset({"check", "consolidation", "harden", "audit", "app
 
 
 def fail(message: str, code: int) -> None:
-    typer.echo(f"govcloud: error: {message}", err=True)
+    typer.echo(_("govcloud: error: {message}").format(message=message), err=True)
     raise typer.Exit(code)
 
 
@@ -54,13 +55,14 @@ def command(fn: F) -> F:
                 raise
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail(_("interrupted"), 130)
         except Exception as exc:  # a bug: say so plainly, keep the details for --debug
             if Settings.debug:
                 raise
             fail(
                 # Only the type: an unexpected exception's text may carry a token or password.
-                f"internal error ({type(exc).__name__}); rerun with --debug and report it",
+                _("internal error ({type}); rerun with --debug and report it").format(
+                    type=type(exc).__name__),
                 3,
             )
         return None
@@ -72,14 +74,16 @@ def resolve_format(fmt: str | None) -> str:
     if fmt is None:
         return "table" if sys.stdout.isatty() else "json"
     if fmt not in FORMATS:
-        raise InputError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(FORMATS)}")
+        raise InputError(_("unknown format '{fmt}'").format(fmt=fmt),
+                         hint=_("use one of {choices}").format(choices=", ".join(FORMATS)))
     return fmt
 
 
 def check_fail_on(value: str) -> str:
     if value not in FAIL_ON_CHOICES:
         raise InputError(
-            f"unknown --fail-on '{value}'", hint=f"use one of {', '.join(FAIL_ON_CHOICES)}"
+            _("unknown --fail-on '{value}'").format(value=value),
+            hint=_("use one of {choices}").format(choices=", ".join(FAIL_ON_CHOICES))
         )
     return value
 
@@ -98,7 +102,7 @@ def emit(text: str, output: Path | None) -> None:
         write_atomic(output, text.encode("utf-8"))  # mode from the umask, like any new file
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror}", hint="check --output") from exc
-    typer.echo(f"wrote {output}", err=True)
+    typer.echo(_("wrote {path}").format(path=output), err=True)
 
 
 def wants_color(output: Path | None) -> bool:
@@ -135,7 +139,7 @@ def _audit_role_holder(key: Any, inventory: Path | None) -> str | None:
 
     try:
         roles.pinned_root()
-        root, _ = resolve_inventory(inventory)
+        root, _source = resolve_inventory(inventory)
         role_set = roles.load_roles(root)
     except InputError:
         return None
@@ -246,5 +250,5 @@ def policies_in_force(path: Path | None) -> Any:
 
     policy_set = load_policies(path)
     for message in policy_set.notes:
-        note(f"govcloud: note: {message}")
+        note(_("govcloud: note: {message}").format(message=message))
     return policy_set

@@ -24,6 +24,7 @@ from govcloud.cli.common import (
 )
 from govcloud.documents import Catalog
 from govcloud.errors import EXIT_USAGE, InputError
+from govcloud.i18n import _
 from govcloud.model import Finding, Report
 from govcloud.policy import apply_waivers
 from govcloud.policy.waivers import EXPIRED_POLICY
@@ -35,7 +36,7 @@ PathsOpt = typer.Argument(None, help="Requests to include (the inventory is read
 
 
 def default_inventory(option: Path | None) -> Path:
-    root, _ = resolve_inventory(option)
+    root, _source = resolve_inventory(option)
     if root is not None:
         return root
     from govcloud.policy.engine import default_policies_dir
@@ -76,7 +77,8 @@ def register(app: typer.Typer) -> None:
         validated = load_documents(list(paths or []), 10 * 1024 * 1024, root,
                                    require_files=bool(paths))
         if not validated.files and not validated.input_errors:
-            raise InputError("no YAML files found", hint="point --inventory at the inventory")
+            raise InputError(_("no YAML files found"),
+                             hint=_("point --inventory at the inventory"))
         result = analyze(validated.catalog)
         from govcloud.consolidation import rules
 
@@ -97,10 +99,13 @@ def register(app: typer.Typer) -> None:
                             sections={"consolidation": result.section()})
             emit(render(report, fmt, color=wants_color(output)), output)
         record("consolidation", [*(paths or []), root], result.to_json())
-        shares = ", ".join(f"{lv.level} {lv.share_independent:.0%} rooms/"
-                           f"{lv.share_portal:.0%} portals" for lv in result.levels)
-        note(f"consolidation: {shares}; {len(result.duplicates)} duplicate group(s), "
-             f"{len(result.plan)} room(s) in the migration plan")
+        shares = _(", ").join(
+            _("{level} {rooms} rooms/{portals} portals").format(
+                level=_(lv.level), rooms=f"{lv.share_independent:.0%}",
+                portals=f"{lv.share_portal:.0%}") for lv in result.levels)
+        note(_("consolidation: {shares}; {duplicates} duplicate group(s), {rooms} room(s) in "
+               "the migration plan").format(shares=shares, duplicates=len(result.duplicates),
+                                            rooms=len(result.plan)))
         if validated.input_errors:
             raise typer.Exit(EXIT_USAGE)
         report_for_exit = Report(findings=tuple(findings), errors=validated.all_errors)

@@ -21,6 +21,7 @@ from govcloud.cli.common import (
     resolve_format,
 )
 from govcloud.errors import InputError
+from govcloud.i18n import _
 
 _CheckOpt = typer.Option(False, "--check", help="Audit only: change nothing, report state.")
 _LimitOpt = typer.Option(None, "--limit", help="Only these hosts (Ansible pattern).")
@@ -47,7 +48,8 @@ def _extravars(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip().isidentifier():
-            raise InputError(f"-e '{pair}' is not KEY=VALUE", hint="e.g. -e hardening_pw_minlen=12")
+            raise InputError(_("-e '{pair}' is not KEY=VALUE").format(pair=pair),
+                             hint=_("e.g. -e hardening_pw_minlen=12"))
         out[key.strip()] = value
     return out
 
@@ -81,7 +83,8 @@ def harden(
     fmt = resolve_format(fmt)
     tag_list = [t.strip() for item in tags for t in item.split(",") if t.strip()]
     inv = inventory or _default_inventory()
-    note(f"harden: {'audit (--check)' if check else 'remediation'} with inventory {inv}")
+    note(_("harden: {mode} with inventory {inventory}").format(
+        mode=_("audit (--check)") if check else _("remediation"), inventory=inv))
     run = run_baseline(
         inv,
         check=check,
@@ -94,9 +97,10 @@ def harden(
     record("harden --check" if check else "harden", [inv], run.report.to_json())
     counts = run.report.sections["hardening"].get("counts", {})
     note(
-        f"harden: {len(run.hosts)} host(s) in {run.duration_s:.1f}s, changed={run.changed}; "
+        _("harden: {hosts} host(s) in {seconds}s, changed={changed}; ").format(
+            hosts=len(run.hosts), seconds=f"{run.duration_s:.1f}", changed=run.changed)
         + ", ".join(f"{k}={v}" for k, v in counts.items())
-        + f"; results saved to {run.record}"
+        + _("; results saved to {path}").format(path=run.record)
     )
     raise typer.Exit(run.report.exit_code(fail_on))
 

@@ -11,10 +11,11 @@ from typing import Any
 from govcloud.consolidation.index import PORTAL, index_of
 from govcloud.consolidation.rules import rules
 from govcloud.documents import Catalog, Document
+from govcloud.i18n import N_, _
 from govcloud.model import Finding
 from govcloud.schemas import LEVELS
 
-PLAN_ORDER = (
+PLAN_ORDER = N_(
     "Rooms are ordered for migration: active before migrating; then by utilization, lowest "
     "first (least load to move, most capacity wasted); then by power draw, highest first (most "
     "energy saved); ties by id. Each goes to the domestic shared platform serving its most "
@@ -102,7 +103,7 @@ class ConsolidationResult:
         plan's ordering rule in words for the human-readable formats."""
         data = self.to_json()
         del data["findings"]
-        data["plan_order"] = PLAN_ORDER
+        data["plan_order"] = _(PLAN_ORDER)
         return data
 
 
@@ -149,8 +150,8 @@ def duplicates(catalog: Catalog) -> tuple[Duplicate, ...]:
         kind = "portals" if function == PORTAL else "systems"
         out.append(Duplicate(kind, dept, function, tuple(s.id for s in systems)))
     for dataset, claims in index.sources:
-        depts = ",".join(sorted({s.spec["department"] for s, _ in claims}))
-        out.append(Duplicate("data-source", depts, dataset, tuple(s.id for s, _ in claims)))
+        depts = ",".join(sorted({s.spec["department"] for s, _claim in claims}))
+        out.append(Duplicate("data-source", depts, dataset, tuple(s.id for s, _claim in claims)))
     return tuple(out)
 
 
@@ -168,13 +169,20 @@ def _plan_key(room: Document) -> tuple[int, float, float, str]:
 
 def _reason(room: Document, target: Document | None) -> str:
     spec = room.spec
-    parts = [spec["status"]]
+    parts = [_status_word(spec["status"])]
     util, power = spec.get("utilization_pct"), spec.get("power_kw")
-    parts.append(f"utilization {util:g}%" if util is not None else "utilization unknown")
-    parts.append(f"{power:g} kW" if power is not None else "power unknown")
-    where = (f"moves to {target.id} ({target.spec['zone']})" if target
-             else "no domestic shared platform serves its zones")
-    return f"{', '.join(parts)}; {where}"
+    parts.append(_("utilization {pct}%").format(pct=f"{util:g}") if util is not None
+                 else _("utilization unknown"))
+    parts.append(f"{power:g} kW" if power is not None else _("power unknown"))
+    where = (_("moves to {platform} ({zone})").format(platform=target.id,
+                                                       zone=target.spec["zone"]) if target
+             else _("no domestic shared platform serves its zones"))
+    return f"{_(', ').join(parts)}; {where}"
+
+
+def _status_word(status: str) -> str:
+    words = {"active": _("active"), "migrating": _("migrating"), "retired": _("retired")}
+    return words.get(status, status)
 
 
 def migration_plan(catalog: Catalog) -> tuple[PlanStep, ...]:

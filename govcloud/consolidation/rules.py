@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from govcloud.consolidation.index import PORTAL, Index, index_of
 from govcloud.documents import Catalog, Document
+from govcloud.i18n import N_, _, pick
 from govcloud.model import Finding
 
 GUIDE = "国办发〔2017〕47号《政府网站发展指引》"
@@ -57,10 +58,12 @@ class Rule:
         return list(self.evaluate_fn(catalog, merged))
 
     def finding(self, doc: Document, path: str, message: str, evidence: str = "") -> Finding:
+        # The registered title is "English / 中文"; a Chinese reader gets the Chinese half.
         return Finding(
-            policy=self.id, title=self.title, severity=self.severity, target=doc.ref,
+            policy=self.id, title=pick(self.title, self.title.rpartition(" / ")[2]),
+            severity=self.severity, target=doc.ref,
             message=message, file=doc.file, line=doc.line_of(path), path=path,
-            remediation=self.remediation, references=self.references, evidence=evidence,
+            remediation=_(self.remediation), references=self.references, evidence=evidence,
             family="CON",
         )
 
@@ -97,8 +100,8 @@ def rule(name: str) -> Rule:
     "independent-room-with-shared-platform", id="GC-CON-001",
     title="Independent machine room where a shared cloud serves its zone / 有共享政务云仍自建机房",
     severity="medium", references=(ONE_CLOUD, NEW_ON_CLOUD),
-    remediation="Plan the room's migration to the shared platform (a ResourceRequest whose "
-    "`replaces` lists the room), then retire it",
+    remediation=N_("Plan the room's migration to the shared platform (a ResourceRequest whose "
+                   "`replaces` lists the room), then retire it"),
     options={"statuses": {"type": "array", "items": {"enum": ["active", "migrating"]},
                           "uniqueItems": True, "default": ["active"]}},
 )
@@ -111,18 +114,20 @@ def _independent_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[
         zones = index.zones[room.id]
         served = index.platforms_for(zones)
         if served:
-            yield me.finding(room, "/spec/kind", f"{room.spec['department']} runs its own "
-                             f"machine room '{room.id}' although shared platform "
-                             f"{served[0].id} serves its zone ({', '.join(zones)})",
-                             evidence=f"platforms {', '.join(p.id for p in served)}; "
-                             f"status {room.spec['status']}")
+            yield me.finding(room, "/spec/kind", _(
+                "{department} runs its own machine room '{room}' although shared platform "
+                "{platform} serves its zone ({zones})").format(
+                    department=room.spec["department"], room=room.id, platform=served[0].id,
+                    zones=", ".join(zones)),
+                evidence=_("platforms {platforms}; status {status}").format(
+                    platforms=", ".join(p.id for p in served), status=room.spec["status"]))
 
 
 @register(
     "duplicate-rooms", id="GC-CON-002",
     title="Department runs two or more machine rooms / 同一部门多个机房",
     severity="medium", references=(ONE_CLOUD,),
-    remediation="Merge the rooms onto the shared cloud; keep at most one while migrating",
+    remediation=N_("Merge the rooms onto the shared cloud; keep at most one while migrating"),
 )
 def _duplicate_rooms(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("duplicate-rooms")
@@ -130,15 +135,16 @@ def _duplicate_rooms(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[F
         ids = ", ".join(r.id for r in rooms)
         for extra in rooms[1:]:
             yield me.finding(extra, "/spec/department",
-                             f"{dept_id} runs {len(rooms)} active machine rooms: {ids}",
-                             evidence=f"rooms {ids}")
+                             _("{department} runs {count} active machine rooms: {ids}")
+                             .format(department=dept_id, count=len(rooms), ids=ids),
+                             evidence=_("rooms {ids}").format(ids=ids))
 
 
 @register(
     "duplicate-systems", id="GC-CON-003",
     title="Duplicate systems with the same function / 同一部门重复建设系统",
     severity="medium", references=(NEW_ON_CLOUD,),
-    remediation="Merge the systems, or list the old one in a ResourceRequest's `replaces`",
+    remediation=N_("Merge the systems, or list the old one in a ResourceRequest's `replaces`"),
     options={"ignore_functions": {"type": "array", "items": {"type": "string"},
                                   "default": ["portal"]}},
 )
@@ -154,8 +160,11 @@ def _duplicate_systems(catalog: Catalog, options: Mapping[str, Any]) -> Iterator
         ids = ", ".join(s.id for s in systems)
         for extra in systems[1:]:
             yield me.finding(extra, "/spec/function",
-                             f"{dept_id} runs {len(systems)} '{function}' systems: {ids}",
-                             evidence=f"same department and function as {systems[0].id}")
+                             _("{department} runs {count} '{function}' systems: {ids}").format(
+                                 department=dept_id, count=len(systems), function=function,
+                                 ids=ids),
+                             evidence=_("same department and function as {id}").format(
+                                 id=systems[0].id))
 
 
 def _levels_option(default: list[str]) -> dict[str, Any]:
@@ -167,10 +176,17 @@ def _publish_through(index: Index, dept_id: str) -> str:
     """Where a department below province level publishes instead: its government's portal."""
     government = index.government_of(dept_id)
     if government is None:
-        return "its government's portal"
+        return _("its government's portal")
     portals = index.portals.get(government, [])
-    return (f"{government}'s portal {portals[0].id}" if portals
-            else f"the portal of {government} (which runs none yet)")
+    return (_("{government}'s portal {portal}").format(government=government,
+                                                       portal=portals[0].id) if portals
+            else _("the portal of {government} (which runs none yet)").format(
+                government=government))
+
+
+def _level_word(level: Any) -> str:
+    words = {"province": _("province"), "prefecture": _("prefecture"), "county": _("county")}
+    return words.get(level, str(level))
 
 
 def _department_portal(index: Index, dept_id: str, allowed: list[str]) -> bool:
@@ -183,8 +199,8 @@ def _department_portal(index: Index, dept_id: str, allowed: list[str]) -> bool:
     "department-portal-below-province", id="GC-CON-004",
     title="Department below province level runs its own website / 省级以下政府部门自建网站",
     severity="medium", references=SECTIONS,
-    remediation="Move the content into a section (栏目) of the government portal of the "
-    "department's level and close the department site",
+    remediation=N_("Move the content into a section (栏目) of the government portal of the "
+                   "department's level and close the department site"),
     options={"department_portals_at": _levels_option(["province"])},
 )
 def _portal_below_province(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
@@ -196,10 +212,12 @@ def _portal_below_province(catalog: Catalog, options: Mapping[str, Any]) -> Iter
         level = index.levels.get(dept_id)
         for system in portals:
             yield me.finding(system, "/spec/function",
-                             f"{level}-level department {dept_id} runs its own portal "
-                             f"'{system.spec['name']}'; below province level only the "
-                             f"government runs one: publish through "
-                             f"{_publish_through(index, dept_id)}",
+                             _("{level}-level department {department} runs its own portal "
+                               "'{name}'; below province level only the government runs one: "
+                               "publish through {portal}").format(
+                                 level=_level_word(level), department=dept_id,
+                                 name=system.spec["name"],
+                                 portal=_publish_through(index, dept_id)),
                              evidence=system.spec.get("public_url", ""))
 
 
@@ -207,7 +225,7 @@ def _portal_below_province(catalog: Catalog, options: Mapping[str, Any]) -> Iter
     "multiple-portals", id="GC-CON-005",
     title="More than one website per unit / 一个单位开设多个网站",
     severity="medium", references=(f"{GUIDE}: 原则上一个单位最多开设一个网站",),
-    remediation="Fold the extra sites into the unit's one portal as sections",
+    remediation=N_("Fold the extra sites into the unit's one portal as sections"),
 )
 def _multiple_portals(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("multiple-portals")
@@ -215,31 +233,33 @@ def _multiple_portals(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[
         ids = ", ".join(s.id for s in systems)
         for extra in systems[1:]:
             yield me.finding(extra, "/spec/function",
-                             f"{dept_id} runs {len(systems)} portals: {ids}")
+                             _("{department} runs {count} portals: {ids}").format(
+                                 department=dept_id, count=len(systems), ids=ids))
 
 
 @register(
     "one-data-one-source", id="GC-CON-006",
     title="Two authoritative sources for one data set / 一数多源",
     severity="high", references=("一数一源: 政务数据资源目录, 一数一源、多元校核",),
-    remediation="Keep one authoritative system for the data set; others consume it through the "
-    "data-exchange platform",
+    remediation=N_("Keep one authoritative system for the data set; others consume it through "
+                   "the data-exchange platform"),
 )
 def _one_source(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("one-data-one-source")
     for dataset, claims in index_of(catalog).sources:
-        ids = ", ".join(s.id for s, _ in claims)
+        ids = ", ".join(s.id for s, _claim in claims)
         for system, position in claims[1:]:
             yield me.finding(system, f"/spec/authoritative_for/{position}",
-                             f"'{dataset}' has {len(claims)} authoritative sources: {ids}")
+                             _("'{dataset}' has {count} authoritative sources: {ids}").format(
+                                 dataset=dataset, count=len(claims), ids=ids))
 
 
 @register(
     "request-duplicates-system", id="GC-CON-007",
     title="Request adds a duplicate of a running system / 申请重复建设已有系统",
     severity="high", references=(NEW_ON_CLOUD,),
-    remediation="List the system it supersedes in `replaces` (it is then migrated and retired), "
-    "or reuse the existing system",
+    remediation=N_("List the system it supersedes in `replaces` (it is then migrated and "
+                   "retired), or reuse the existing system"),
 )
 def _request_duplicates(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("request-duplicates-system")
@@ -250,15 +270,17 @@ def _request_duplicates(catalog: Catalog, options: Mapping[str, Any]) -> Iterato
         existing = [s.id for s in index.by_function.get(key, ()) if s.id not in replaces]
         if existing:
             yield me.finding(request, "/spec/system/function",
-                             f"{key[0]} already runs '{key[1]}' system(s) "
-                             f"{', '.join(existing)} not listed in replaces")
+                             _("{department} already runs '{function}' system(s) {ids} not "
+                               "listed in replaces").format(department=key[0], function=key[1],
+                                                            ids=", ".join(existing)))
 
 
 @register(
     "request-keeps-independent-room", id="GC-CON-008",
     title="Requesting department keeps its independent machine room / 上云后仍保留自建机房",
     severity="high", references=(ONE_CLOUD,),
-    remediation="Add the department's room to `replaces` with a migration date, or get a waiver",
+    remediation=N_("Add the department's room to `replaces` with a migration date, or get a "
+                   "waiver"),
 )
 def _request_keeps_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("request-keeps-independent-room")
@@ -268,16 +290,16 @@ def _request_keeps_room(catalog: Catalog, options: Mapping[str, Any]) -> Iterato
         kept = [r.id for r in index.independent.get(dept_id, ()) if r.id not in index.replaced_by]
         if kept:
             yield me.finding(request, "/spec/department",
-                             f"{dept_id} still runs {', '.join(kept)} and no request "
-                             f"replaces it")
+                             _("{department} still runs {rooms} and no request replaces it")
+                             .format(department=dept_id, rooms=", ".join(kept)))
 
 
 @register(
     "request-new-department-portal", id="GC-CON-009",
     title="Request for a department website the hierarchy already provides / 申请新建部门网站",
     severity="high", references=(*SECTIONS, f"{GUIDE}: 原则上一个单位最多开设一个网站"),
-    remediation="Publish as a section (栏目) of the government portal of your level, or of your "
-    "supervising department's portal; do not build a new site",
+    remediation=N_("Publish as a section (栏目) of the government portal of your level, or of "
+                   "your supervising department's portal; do not build a new site"),
     options={"department_portals_at": _levels_option(["province"])},
 )
 def _request_portal(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
@@ -297,39 +319,45 @@ def _request_portal(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Fi
             continue
         reasons = []
         if below:
-            reasons.append(f"{index.levels.get(dept_id)}-level departments publish through "
-                           f"their government's portal ({_publish_through(index, dept_id)})")
+            reasons.append(_("{level}-level departments publish through their government's "
+                             "portal ({portal})").format(
+                                 level=_level_word(index.levels.get(dept_id)),
+                                 portal=_publish_through(index, dept_id)))
         if above:
-            reasons.append("its supervising department(s) already run "
-                           + ", ".join(f"{p} ({a})" for a, p in above))
+            reasons.append(_("its supervising department(s) already run {portals}").format(
+                portals=", ".join(f"{p} ({a})" for a, p in above)))
         yield me.finding(request, "/spec/system/function",
-                         f"{dept_id} requests a new portal: {'; '.join(reasons)}",
-                         evidence=f"function {request.spec['system']['function']!r} means "
-                         f"{PORTAL!r}")
+                         _("{department} requests a new portal: {reasons}").format(
+                             department=dept_id, reasons=_("; ").join(reasons)),
+                         evidence=_("function {given} means {canonical}").format(
+                             given=repr(request.spec["system"]["function"]),
+                             canonical=repr(PORTAL)))
 
 
 @register(
     "request-replaces-other-department", id="GC-CON-010",
     title="Request replaces another department's room or system / 申请替代其他部门的机房或系统",
     severity="high", references=(OWN_ONLY,),
-    remediation="List only your own department's machine rooms and systems in `replaces`; the "
-    "owner files its own request (or the consolidation plan names it)",
+    remediation=N_("List only your own department's machine rooms and systems in `replaces`; "
+                   "the owner files its own request (or the consolidation plan names it)"),
 )
 def _foreign_replaces(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("request-replaces-other-department")
     for entry in index_of(catalog).foreign_replaces:
         yield me.finding(entry.request, f"/spec/replaces/{entry.position}",
-                         f"{entry.request.spec['department']} lists '{entry.target}' in "
-                         f"replaces, but it belongs to {entry.owner}; the entry is ignored and "
-                         "silences none of that department's findings")
+                         _("{department} lists '{target}' in replaces, but it belongs to "
+                           "{owner}; the entry is ignored and silences none of that "
+                           "department's findings").format(
+                             department=entry.request.spec["department"], target=entry.target,
+                             owner=entry.owner))
 
 
 @register(
     "request-built-once-above", id="GC-CON-011",
     title="Request builds a function a higher level builds once / 申请重复建设上级统建系统",
     severity="high", references=(BUILT_ONCE,),
-    remediation="Use the system the higher level provides (a tenant or a section of it), not a "
-    "new one; ask its owner for access",
+    remediation=N_("Use the system the higher level provides (a tenant or a section of it), "
+                   "not a new one; ask its owner for access"),
 )
 def _built_once(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Finding]:
     me = rule("request-built-once-above")
@@ -343,10 +371,15 @@ def _built_once(catalog: Catalog, options: Mapping[str, Any]) -> Iterator[Findin
         level = index.levels.get(request.spec["department"])
         if level not in levels or levels.index(level) <= levels.index(at):
             continue
-        provided = ", ".join(function.spec.get("provided_by", ())) or f"the {at}'s system"
+        provided = (", ".join(function.spec.get("provided_by", ()))
+                    or _("the {level}'s system").format(level=_level_word(at)))
         yield me.finding(request, "/spec/system/function",
-                         f"'{function.id}' is built once at {at} level (统建) and provided by "
-                         f"{provided}; {request.spec['department']} ({level}) must use it, "
-                         "not build its own",
-                         evidence=f"function {request.spec['system']['function']!r} means "
-                         f"{function.id!r}")
+                         _("'{function}' is built once at {level} level (统建) and provided by "
+                           "{provided}; {department} ({own_level}) must use it, not build its "
+                           "own").format(function=function.id, level=_level_word(at),
+                                         provided=provided,
+                                         department=request.spec["department"],
+                                         own_level=_level_word(level)),
+                         evidence=_("function {given} means {canonical}").format(
+                             given=repr(request.spec["system"]["function"]),
+                             canonical=repr(function.id)))

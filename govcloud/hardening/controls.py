@@ -33,6 +33,7 @@ class Control:
     clause: str
     severity: str
     remediation: str
+    remediation_zh: str = ""
 
 
 def default_playbooks_dir() -> Path:
@@ -101,6 +102,7 @@ def _load(path: str) -> tuple[tuple[str, Control], ...]:
                     clause=str(spec.get("clause", "")),
                     severity=spec["severity"],
                     remediation=str(spec.get("remediation", "")),
+                    remediation_zh=str(spec.get("remediation_zh", "")),
                 ),
             )
         )

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from govcloud.hardening.controls import Control, control_ids_of
+from govcloud.i18n import _, current_language, pick
 from govcloud.model import DocError, Finding, Report
 
 STATUSES = ("compliant", "remediated", "non-compliant", "error")
@@ -219,30 +220,29 @@ def to_report(
                     None,
                     None,
                     target,
-                    f"unreachable: {hr.unreachable_msg}; check address, SSH key "
-                    "and that the management account can log in",
+                    _("unreachable: {reason}; check address, SSH key and that the "
+                      "management account can log in").format(reason=hr.unreachable_msg),
                 )
             )
         for failure in hr.other_failures:
-            errors.append(DocError(None, None, target, f"task failed: {failure}"))
+            errors.append(DocError(None, None, target,
+                                   _("task failed: {failure}").format(failure=failure)))
         for cid, cr in sorted(hr.controls.items()):
             ctl = controls.get(cid)
             if cr.status == "error" and hr.reachable:
-                errors.append(DocError(None, None, f"{target}#{cid}", f"error: {cr.message}"))
+                errors.append(DocError(None, None, f"{target}#{cid}",
+                                       _("error: {error}").format(error=cr.message)))
             if cr.status != "non-compliant":
                 continue
             findings.append(
                 Finding(
                     policy=cid,
-                    title=ctl.title if ctl else cid,
+                    title=pick(ctl.title, ctl.title_zh) if ctl else cid,
                     severity=ctl.severity if ctl else "medium",
                     target=target,
-                    message=(
-                        f"{ctl.title_zh + ' / ' if ctl and ctl.title_zh else ''}"
-                        f"non-compliant: {cr.message}"
-                    ),
-                    remediation=(ctl.remediation if ctl else "")
-                    + " (run `govcloud harden` without --check)",
+                    message=_non_compliant(ctl, cr.message),
+                    remediation=(pick(ctl.remediation, ctl.remediation_zh) if ctl else "")
+                    + _(" (run `govcloud harden` without --check)"),
                     references=(ctl.clause,) if ctl and ctl.clause else (),
                     evidence=cr.message,
                     family=ctl.family if ctl else "",
@@ -271,3 +271,12 @@ def summary_counts(hosts: Mapping[str, HostResult]) -> dict[str, int]:
         for cr in hr.controls.values():
             out[cr.status] += 1
     return out
+
+
+def _non_compliant(ctl: Control | None, detail: str) -> str:
+    """English keeps the bilingual "中文标题 / non-compliant: ..." it always had; Chinese says
+    the control's Chinese title once."""
+    if current_language() == "zh":
+        return _("non-compliant: {detail}").format(detail=detail)
+    zh = ctl.title_zh + " / " if ctl and ctl.title_zh else ""
+    return f"{zh}non-compliant: {detail}"

@@ -18,6 +18,7 @@ from jsonschema.exceptions import SchemaError
 
 from govcloud.documents import Catalog, Document, pointer
 from govcloud.errors import PolicyError
+from govcloud.i18n import _, pick
 from govcloud.model import DocError, Finding
 from govcloud.policy.compiler import Failure, Predicate, compile_explainer, compile_schema
 from govcloud.resolve import resolve
@@ -46,6 +47,8 @@ class Policy:
     when_ok: Predicate = field(repr=False, compare=False)
     require_ok: Predicate = field(repr=False, compare=False)
     explain: Callable[[Any], Failure | None] = field(repr=False, compare=False)
+    message_zh: str = ""
+    remediation_zh: str = ""
 
     @classmethod
     def from_document(cls, doc: Document) -> Policy:
@@ -79,7 +82,9 @@ class Policy:
             references=tuple(spec.get("references", ())),
             waivable=spec.get("waivable", True),
             family=spec.get("family") or labels.get("family", "") or _family(doc.id),
-            title_zh=labels.get("title_zh", ""),
+            title_zh=spec.get("title_zh") or labels.get("title_zh", ""),
+            message_zh=spec.get("message_zh", ""),
+            remediation_zh=spec.get("remediation_zh", ""),
             file=doc.file,
             line=doc.line,
             when_ok=compile_schema(when),
@@ -100,14 +105,14 @@ class Policy:
             evidence = explain_failure(failure, path)
         return Finding(
             policy=self.id,
-            title=self.title,
+            title=pick(self.title, self.title_zh),
             severity=self.severity,
             target=doc.ref,
-            message=self.message,
+            message=pick(self.message, self.message_zh),
             file=doc.file,
             line=doc.line_of(path),
             path=path,
-            remediation=self.remediation,
+            remediation=pick(self.remediation, self.remediation_zh),
             references=self.references,
             evidence=evidence,
             family=self.family,
@@ -116,32 +121,45 @@ class Policy:
 
 
 def explain_failure(failure: Failure, path: str) -> str:
-    """What was seen, in plain words, for the assessor (the finding's evidence)."""
-    field = path.rsplit("/", 1)[-1] or "document"
+    """What was seen, in plain words, for the assessor (the finding's evidence), said by the
+    keyword that failed (never jsonschema's English text), in the reader's language."""
+    field = path.rsplit("/", 1)[-1] or _("document")
     seen = _short(failure.instance)
     keyword, expected = failure.keyword, failure.expected
     if keyword == "required":
-        return f"'{expected}' is missing"
+        return _("'{name}' is missing").format(name=expected)
     if keyword in ("const", "enum"):
         allowed = expected if keyword == "enum" else [expected]
-        return f"'{field}' is {seen}; expected {' or '.join(map(repr, allowed))}"
+        return _("'{field}' is {seen}; expected {allowed}").format(
+            field=field, seen=seen, allowed=_(" or ").join(map(repr, allowed)))
     if keyword == "not" and _is_exposing_rule(failure.instance):
         return _rule_exposure(failure.instance)
     if keyword == "not":
-        return f"'{field}' is {seen}, which this policy forbids"
-    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
-                 "exclusiveMaximum": "less than"}[keyword]
-        return f"'{field}' is {seen}; expected {words} {expected}"
+        return _("'{field}' is {seen}, which this policy forbids").format(field=field, seen=seen)
+    if keyword in _BOUNDS:
+        return _BOUNDS[keyword]().format(field=field, seen=seen, expected=expected)
     if keyword == "minItems":
-        return f"'{field}' has {len(failure.instance)} item(s); expected at least {expected}"
+        return _("'{field}' has {count} item(s); expected at least {expected}").format(
+            field=field, count=len(failure.instance), expected=expected)
     if keyword == "contains":
-        return f"no item of '{field}' qualifies"
+        return _("no item of '{field}' qualifies").format(field=field)
     if keyword == "type":
-        return f"'{field}' is {seen}; expected a {expected}"
+        return _("'{field}' is {seen}; expected a {expected}").format(
+            field=field, seen=seen, expected=expected)
     if keyword in ("anyOf", "oneOf"):
-        return f"'{field}' ({seen}) meets none of the allowed alternatives"
-    return f"'{field}' is {seen} ({keyword} {expected!r} not met)"
+        return _("'{field}' ({seen}) meets none of the allowed alternatives").format(
+            field=field, seen=seen)
+    return _("'{field}' is {seen} ({keyword} {expected} not met)").format(
+        field=field, seen=seen, keyword=keyword, expected=repr(expected))
+
+
+# Whole sentences per keyword (not a word spliced in): the translation may reorder them.
+_BOUNDS: dict[str, Callable[[], str]] = {
+    "minimum": lambda: _("'{field}' is {seen}; expected at least {expected}"),
+    "maximum": lambda: _("'{field}' is {seen}; expected at most {expected}"),
+    "exclusiveMinimum": lambda: _("'{field}' is {seen}; expected more than {expected}"),
+    "exclusiveMaximum": lambda: _("'{field}' is {seen}; expected less than {expected}"),
+}
 
 
 def _is_exposing_rule(value: Any) -> bool:
@@ -156,9 +174,24 @@ def _rule_exposure(rule: dict[str, Any]) -> str:
         low, high = item["port_min"], item["port_max"]
         return f" {low}" if low == high else f" {low}-{high}"
 
-    segments = ", ".join(f"{s['protocol']}{ports(s)} to the {s['scope']}" for s in rule["exposed"])
-    return (f"{rule['direction']} {rule.get('protocol', 'any')}{ports(rule)} from "
-            f"{rule.get('remote')} exposes {segments} (with the group's other rules)")
+    segments = _(", ").join(
+        _("{protocol}{ports} to the {scope}").format(
+            protocol=s["protocol"], ports=ports(s), scope=_scope_word(s["scope"]))
+        for s in rule["exposed"])
+    return _("{direction} {protocol}{ports} from {remote} exposes {segments} (with the group's "
+             "other rules)").format(
+        direction=_direction_word(rule["direction"]), protocol=rule.get("protocol", "any"),
+        ports=ports(rule), remote=rule.get("remote"), segments=segments)
+
+
+def _scope_word(scope: str) -> str:
+    words = {"world": _("world"), "public": _("public")}
+    return words.get(scope, scope)
+
+
+def _direction_word(direction: str) -> str:
+    words = {"ingress": _("ingress"), "egress": _("egress")}
+    return words.get(direction, direction)
 
 
 def _short(value: Any) -> str:
