@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from govcloud.i18n import N_
 from govcloud.documents import Document
 from govcloud.schemas import CLASSIFICATIONS, CLASSIFIED, LEVELS, ZONES
 from govcloud.vocabulary import normalise
@@ -181,4 +182,5 @@ def with_chinese(values: Iterable[Any]) -> str:
     return ", ".join(f"{v} ({labels[v]})" if v in labels else v for v in values)
 
 
-MLPS_HINT = ("write the level as a number 1-5, or as 一级…五级 (also 第三级, 等保三级, 3级)")
+# Marked for the catalog; the validator says it in the reader's language (_(MLPS_HINT)).
+MLPS_HINT = N_("write the level as a number 1-5, or as 一级…五级 (also 第三级, 等保三级, 3级)")
