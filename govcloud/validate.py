@@ -198,7 +198,7 @@ def schema_errors(doc: Document) -> list[DocError]:
         ]
     errors = [best_match([e]) for e in validator_for(doc.kind).iter_errors(body)]
     # A typo'd field also makes its real name "missing": say it once, as the typo.
-    guessed = {guess for e in errors if (guess := _typo_guess(e))}
+    guessed = {typo for e in errors if (typo := _typo_guess(e))}
     out = []
     for error in errors:
         if error.validator == "required" and _missing_field(error) in guessed:

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from govcloud.i18n import N_
 from govcloud.documents import Document
+from govcloud.i18n import N_
 from govcloud.schemas import CLASSIFICATIONS, CLASSIFIED, LEVELS, ZONES
 from govcloud.vocabulary import normalise
 

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from govcloud.documents import Catalog, Document
+from govcloud.i18n import _, pick
 from govcloud.model import DocError, Finding
 
 EXPIRED_POLICY = "GC-WAIVER-001"
@@ -45,11 +46,13 @@ def waiver_errors(catalog: Catalog, known_policies: Iterable[str],
         policy = doc.spec["policy"]
         where = (doc.file, doc.line_of("/spec/policy"), "/spec/policy")
         if policy not in known:
-            out.append(DocError(*where, f"{doc.ref}: policy '{policy}' does not exist; "
-                                "`govcloud policies` lists the ids"))
+            out.append(DocError(*where, _("{ref}: policy '{policy}' does not exist; "
+                                          "`govcloud policies` lists the ids").format(
+                                              ref=doc.ref, policy=policy)))
         elif policy in hard:
-            out.append(DocError(*where, f"{doc.ref}: policy '{policy}' is a hard rule (not "
-                                "waivable): this waiver waives nothing; fix the finding instead"))
+            out.append(DocError(*where, _("{ref}: policy '{policy}' is a hard rule (not "
+                                          "waivable): this waiver waives nothing; fix the "
+                                          "finding instead").format(ref=doc.ref, policy=policy)))
     return out
 
 
@@ -72,17 +75,20 @@ def apply_waivers(
         elif today > expires:
             out.append(_out_of_term(
                 doc, EXPIRED_POLICY, EXPIRED_TITLE, "medium", "/spec/expires",
-                f"waiver for {doc.spec['policy']} on {doc.spec['target']} expired on "
-                f"{expires.isoformat()}; it waives nothing",
-                "Fix the finding it covered, or have a security officer review it and issue a "
-                "new waiver (new approval, issue date and expiry)",
+                _("waiver for {policy} on {target} expired on {date}; it waives nothing").format(
+                    policy=doc.spec["policy"], target=doc.spec["target"],
+                    date=expires.isoformat()),
+                _("Fix the finding it covered, or have a security officer review it and issue "
+                  "a new waiver (new approval, issue date and expiry)"),
                 f"expires: {expires.isoformat()}, today: {today.isoformat()}"))
         else:
             out.append(_out_of_term(
                 doc, PENDING_POLICY, PENDING_TITLE, "low", "/spec/issued",
-                f"waiver for {doc.spec['policy']} on {doc.spec['target']} is issued on "
-                f"{issued.isoformat()}, after today; it waives nothing until then",
-                "Check the issue date: a waiver is recorded once it is approved",
+                _("waiver for {policy} on {target} is issued on {date}, after today; it waives "
+                  "nothing until then").format(policy=doc.spec["policy"],
+                                               target=doc.spec["target"],
+                                               date=issued.isoformat()),
+                _("Check the issue date: a waiver is recorded once it is approved"),
                 f"issued: {issued.isoformat()}, today: {today.isoformat()}"))
     for finding in findings:
         waiver = active.get((finding.policy, finding.target))
@@ -92,8 +98,8 @@ def apply_waivers(
             out.append(
                 dataclasses.replace(
                     finding,
-                    message=f"{finding.message} (waiver {waiver.id} ignored: this policy is not "
-                    "waivable)",
+                    message=finding.message + _(" (waiver {id} ignored: this policy is not "
+                                                "waivable)").format(id=waiver.id),
                 )
             )
         else:
@@ -105,7 +111,7 @@ def _out_of_term(doc: Document, policy: str, title: str, severity: str, path: st
                  message: str, remediation: str, evidence: str) -> Finding:
     return Finding(
         policy=policy,
-        title=title,
+        title=pick(title, title.rpartition(" / ")[2]),
         severity=severity,
         target=doc.ref,
         message=message,

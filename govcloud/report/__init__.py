@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from govcloud.errors import InputError
+from govcloud.i18n import _
 from govcloud.model import Report
 from govcloud.report.html import render_html
 from govcloud.report.json_report import render_json
@@ -41,7 +42,8 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     """``report`` as text in ``fmt``; ``color`` adds ANSI colours to the table format only."""
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
-        raise InputError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(FORMATS)}")
+        raise InputError(_("unknown format '{fmt}'").format(fmt=fmt),
+                         hint=_("use one of {choices}").format(choices=", ".join(FORMATS)))
     return renderer(report, color=color)
 
 

@@ -15,6 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+from govcloud.i18n import _
 from govcloud.model import LABELS, DocError, Finding, Report
 from govcloud.report.common import error_location, references_text
 
@@ -66,7 +67,7 @@ def _testcase(suite: ET.Element, policy: str, target: str, findings: list[Findin
         return "failure"
     waivers = ", ".join(sorted({f.waiver or "?" for f in findings}))
     skipped = ET.SubElement(case, "skipped")
-    _set(skipped, type="waived", message=f"waived by {waivers}")
+    _set(skipped, type="waived", message=_("waived by {waivers}").format(waivers=waivers))
     skipped.text = detail
     return "skipped"
 

@@ -7,6 +7,7 @@ Header labels are bilingual: English on the first header line, Chinese on the se
 
 from __future__ import annotations
 
+from govcloud.i18n import _
 from govcloud.model import LABELS, Finding, Report
 from govcloud.report.blocks import Block, Heading, KeyValue, Table, Text, as_cell
 from govcloud.report.common import (
@@ -46,7 +47,7 @@ def _paint(text: str, key: str, color: bool) -> str:
 
 
 def _label_lines(key: str) -> tuple[str, str]:
-    english, _, chinese = LABELS[key].partition(" / ")
+    english, _sep, chinese = LABELS[key].partition(" / ")
     return english, chinese
 
 
@@ -55,7 +56,7 @@ def _cells(finding: Finding) -> list[str]:
     if finding.waived:
         message = f"[{LABELS['waived']}: {finding.waiver or '?'}] {message}"
     if finding.path:  # below the message: the location column stays short enough to scan
-        message = f"{message}\nat {finding.path}"
+        message = f"{message}\n" + _("at {path}").format(path=finding.path)
     return [finding.severity, finding.policy, finding.target, finding.location, message]
 
 
@@ -144,7 +145,7 @@ def block_lines(block: Block, width: int = WIDTH) -> list[str]:
 
 def _key_values(block: KeyValue, width: int) -> list[str]:
     rows = [(terminal_text(k), terminal_text(as_cell(v).text)) for k, v in block.items]
-    key_width = min(max((display_width(k) for k, _ in rows), default=0), 30)
+    key_width = min(max((display_width(k) for k, _value in rows), default=0), 30)
     out = []
     for key, value in rows:
         keys, values = wrap(key, key_width), wrap(value, width - key_width - len(GAP))
