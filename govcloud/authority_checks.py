@@ -13,16 +13,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from govcloud.documents import Catalog, Document
+from govcloud.i18n import N_, _
 from govcloud.model import DocError
 from govcloud.schemas import LEVELS
 from govcloud.validate import check
 from govcloud.vocabulary import normalise, vocabulary_of
 
 # Who keeps the catalogs, for the "what to do" part of an error.
-VOCABULARY_OWNER = ("the function vocabulary (kind: Function, inventory/functions.yaml) kept by "
-                    "the cloud's operators")
-CATALOG_OWNER = "the component catalog (inventory/components.yaml) kept by the security office"
-INVENTORY_OWNER = "the inventory kept by the cloud's operators"
+# (Marked for the catalog, said in the reader's language where used.)
+VOCABULARY_OWNER = N_("the function vocabulary (kind: Function, inventory/functions.yaml) kept "
+                      "by the cloud's operators")
+CATALOG_OWNER = N_("the component catalog (inventory/components.yaml) kept by the security "
+                   "office")
+INVENTORY_OWNER = N_("the inventory kept by the cloud's operators")
 
 
 def _err(doc: Document, path: str, message: str) -> DocError:
@@ -34,8 +37,9 @@ def _ref(doc: Document, catalog: Catalog, path: str, kind: str, value: Any,
     """An id that must name an existing ``kind``; the error says who keeps that data."""
     if isinstance(value, str) and catalog.get(kind, value) is None:
         guess = difflib.get_close_matches(value, list(catalog.by_kind.get(kind, {})), n=1)
-        hint = f"did you mean '{guess[0]}'? " if guess else ""
-        yield _err(doc, path, f"{kind} '{value}' does not exist; {hint}it must be in {owner}")
+        hint = _("did you mean '{guess}'? ").format(guess=guess[0]) if guess else ""
+        yield _err(doc, path, _("{kind} '{value}' does not exist; {hint}it must be in {owner}")
+                   .format(kind=kind, value=value, hint=hint, owner=_(owner)))
 
 
 def _function(doc: Document, catalog: Catalog, path: str, value: Any) -> Iterator[DocError]:
@@ -46,10 +50,13 @@ def _function(doc: Document, catalog: Catalog, path: str, value: Any) -> Iterato
         return
     known = ", ".join(vocabulary.known())
     guess = difflib.get_close_matches(normalise(value), list(vocabulary.spellings), n=1)
-    hint = f"did you mean '{vocabulary.spellings[guess[0]]}'? " if guess else ""
-    yield _err(doc, path, f"function {value!r} is not in the function vocabulary; {hint}use one "
-               f"of: {known}. A new function or another spelling of one is added to "
-               f"{VOCABULARY_OWNER}, not written freely in a request")
+    hint = (_("did you mean '{guess}'? ").format(guess=vocabulary.spellings[guess[0]])
+            if guess else "")
+    yield _err(doc, path, _("function {value} is not in the function vocabulary; {hint}use one "
+                            "of: {known}. A new function or another spelling of one is added "
+                            "to {owner}, not written freely in a request").format(
+                                value=repr(value), hint=hint, known=known,
+                                owner=_(VOCABULARY_OWNER)))
 
 
 @check("Function")
@@ -61,8 +68,9 @@ def _function_doc(doc: Document, catalog: Catalog) -> Iterator[DocError]:
         others = [o for o in owners if o != doc.id]
         if others:
             path = "/metadata/id" if index == 0 else f"/spec/synonyms/{index - 1}"
-            yield _err(doc, path, f"{spelling!r} also names function(s) {', '.join(others)}; "
-                       "a spelling may mean one function only")
+            yield _err(doc, path, _("{spelling} also names function(s) {others}; a spelling "
+                                    "may mean one function only").format(
+                                        spelling=repr(spelling), others=", ".join(others)))
     for index, system in enumerate(doc.spec.get("provided_by", [])):
         yield from _ref(doc, catalog, f"/spec/provided_by/{index}", "System", system,
                         INVENTORY_OWNER)
@@ -90,8 +98,10 @@ def _department(doc: Document, catalog: Catalog) -> Iterator[DocError]:
         return  # a missing or self parent is reported by validate
     mine, theirs = doc.spec.get("level"), parent.spec.get("level")
     if mine in LEVELS and theirs in LEVELS and LEVELS.index(theirs) >= LEVELS.index(mine):
-        yield _err(doc, "/spec/parent", f"parent '{parent.id}' is a {theirs} department; the "
-                   f"supervising department of a {mine} department is at a higher level")
+        yield _err(doc, "/spec/parent", _("parent '{parent}' is a {theirs} department; the "
+                                          "supervising department of a {mine} department is "
+                                          "at a higher level").format(
+                                              parent=parent.id, theirs=theirs, mine=mine))
 
 
 @check("Component")
@@ -100,21 +110,24 @@ def _component(doc: Document, catalog: Catalog) -> Iterator[DocError]:
     category, cpu_id = spec.get("category"), spec.get("cpu")
     if category != "server":
         if cpu_id is not None:
-            yield _err(doc, "/spec/cpu", f"only server models carry a cpu; this is a {category}")
+            yield _err(doc, "/spec/cpu", _("only server models carry a cpu; this is a "
+                                           "{category}").format(category=category))
         return
     if cpu_id is None:
-        yield _err(doc, "/spec", "a server model records the CPU it carries: add `cpu: <id>` "
-                   f"naming a cpu in {CATALOG_OWNER}")
+        yield _err(doc, "/spec", _("a server model records the CPU it carries: add `cpu: <id>` "
+                                   "naming a cpu in {owner}").format(owner=_(CATALOG_OWNER)))
         return
     cpu = catalog.get("Component", cpu_id)
     if cpu is None:
         yield from _ref(doc, catalog, "/spec/cpu", "Component", cpu_id, CATALOG_OWNER)
     elif cpu.spec.get("category") != "cpu":
-        yield _err(doc, "/spec/cpu", f"'{cpu_id}' is a {cpu.spec.get('category')}, not a cpu")
+        yield _err(doc, "/spec/cpu", _("'{id}' is a {category}, not a cpu").format(
+            id=cpu_id, category=cpu.spec.get("category")))
     elif spec.get("origin") == "domestic" and cpu.spec.get("origin") != "domestic":
         # The vendor does not make a server 信创: a domestic brand with an Intel or AMD CPU is
         # not a domestic server. The catalog must say so itself rather than have rules guess.
-        yield _err(doc, "/spec/origin", f"server model '{doc.id}' ({spec.get('vendor')}) "
-                   f"carries {cpu.spec.get('product')} ({cpu.spec.get('vendor')}, "
-                   f"{cpu.spec.get('origin')}): a server is domestic only if its CPU is; set "
-                   "origin: foreign")
+        yield _err(doc, "/spec/origin", _(
+            "server model '{id}' ({vendor}) carries {cpu} ({cpu_vendor}, {origin}): a server is "
+            "domestic only if its CPU is; set origin: foreign").format(
+                id=doc.id, vendor=spec.get("vendor"), cpu=cpu.spec.get("product"),
+                cpu_vendor=cpu.spec.get("vendor"), origin=cpu.spec.get("origin")))

@@ -33,6 +33,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 
 from govcloud.documents import Document, escape_pointer_token
 from govcloud.fsutil import FileTooLargeError, NotRegularFileError, read_regular
+from govcloud.i18n import _
 from govcloud.model import DocError
 from govcloud.vocabulary_zh import canonical_document
 
@@ -112,7 +113,8 @@ class _Builder:
             raise _Refused(
                 node.start_mark.line + 1,
                 path,
-                f"nesting deeper than {self.limits.max_depth} levels; flatten the document",
+                _("nesting deeper than {depth} levels; flatten the document").format(
+                    depth=self.limits.max_depth),
             )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
@@ -139,19 +141,21 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _Refused(
-                    key_node.start_mark.line + 1, path, "a mapping key must be a plain scalar"
+                    key_node.start_mark.line + 1, path, _("a mapping key must be a plain scalar")
                 )
             key = str(self._scalar(key_node, path))
             if _KEY_BREAKS.search(key):
                 raise _Refused(key_node.start_mark.line + 1, path,
-                               f"the key {key!r} holds a tab or line break; keys are one line")
+                               _("the key {key} holds a tab or line break; keys are one line")
+                               .format(key=repr(key)))
             child = f"{path}/{escape_pointer_token(key)}"
             if key in explicit:
                 first = self.lines.get(child, 0)
                 raise _Refused(
                     key_node.start_mark.line + 1,
                     child,
-                    f"duplicate key '{key}' (first at line {first}); keep one of them",
+                    _("duplicate key '{key}' (first at line {first}); keep one of them").format(
+                        key=key, first=first),
                 )
             explicit.add(key)
             self.lines[child] = key_node.start_mark.line + 1
@@ -162,14 +166,15 @@ class _Builder:
             for item in sources:
                 value = self.build(item, path, depth + 1)
                 if not isinstance(value, dict):
-                    raise _Refused(item.start_mark.line + 1, path, "'<<' must merge a mapping")
+                    raise _Refused(item.start_mark.line + 1, path,
+                                   _("'<<' must merge a mapping"))
                 for key, val in value.items():
                     out.setdefault(key, val)
         return out
 
     def _scalar(self, node: yaml.Node, path: str) -> Any:
         if not isinstance(node, yaml.ScalarNode):
-            raise _Refused(node.start_mark.line + 1, path, "expected a scalar")
+            raise _Refused(node.start_mark.line + 1, path, _("expected a scalar"))
         tag = node.tag
         if tag == "!" or _SCALAR_TAGS.get(tag, "") is None:  # a string, as written
             return self._text(node, path)
@@ -184,8 +189,8 @@ class _Builder:
         if isinstance(value, float) and not math.isfinite(value):
             raise _Refused(
                 node.start_mark.line + 1, path,
-                f"{node.value!r} is not a finite number (NaN and infinity are refused); "
-                "write a number, or quote it if it is text")
+                _("{value} is not a finite number (NaN and infinity are refused); write a "
+                  "number, or quote it if it is text").format(value=repr(node.value)))
         return value
 
     @staticmethod
@@ -196,10 +201,11 @@ class _Builder:
             char = bad.group()
             raise _Refused(
                 node.start_mark.line + 1, path,
-                f"text holds the invisible character U+{ord(char):04X} "
-                f"({unicodedata.name(char, 'a control character')}) at offset {bad.start()}; "
-                "remove it (control, bidi and zero-width characters can make text read "
-                "differently from what it is)")
+                _("text holds the invisible character {code} ({name}) at offset {offset}; "
+                  "remove it (control, bidi and zero-width characters can make text read "
+                  "differently from what it is)").format(
+                    code=f"U+{ord(char):04X}", name=unicodedata.name(char, "a control character"),
+                    offset=bad.start()))
         return text
 
     @staticmethod
@@ -207,8 +213,8 @@ class _Builder:
         return _Refused(
             node.start_mark.line + 1,
             path,
-            f"YAML tag '{node.tag}' is not allowed; govcloud documents are plain YAML "
-            "(remove the tag)",
+            _("YAML tag '{tag}' is not allowed; govcloud documents are plain YAML (remove the "
+              "tag)").format(tag=node.tag),
         )
 
 
@@ -269,16 +275,16 @@ def load_text(text: str, file: str, limits: LoadLimits | None = None) -> LoadRes
             except _TooDeep as deep:
                 result.errors.append(DocError(
                     file, deep.node.start_mark.line + 1, "",
-                    f"nesting deeper than {limits.max_depth} levels (or a recursive alias); "
-                    "flatten the document"))
+                    _("nesting deeper than {depth} levels (or a recursive alias); flatten the "
+                      "document").format(depth=limits.max_depth)))
                 continue
             added += expanded - distinct
             if added > limits.max_alias_nodes:
                 result.input_errors.append(DocError(
                     file, line, "",
-                    f"aliases in this file expand to more than {limits.max_alias_nodes} extra "
-                    "nodes (an alias bomb?); the rest of the file is not read: write the "
-                    "values out, or split the file"))
+                    _("aliases in this file expand to more than {count} extra nodes (an alias "
+                      "bomb?); the rest of the file is not read: write the values out, or split "
+                      "the file").format(count=limits.max_alias_nodes)))
                 break
             doc = _document(root, file, limits, result)
             if doc is not None:
@@ -288,10 +294,12 @@ def load_text(text: str, file: str, limits: LoadLimits | None = None) -> LoadRes
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         result.input_errors.append(
-            DocError(file, line, "", f"YAML syntax error: {problem}; fix the YAML at this line")
+            DocError(file, line, "", _("YAML syntax error: {problem}; fix the YAML at this "
+                                       "line").format(problem=problem))
         )
     except yaml.YAMLError as exc:
-        result.input_errors.append(DocError(file, None, "", f"YAML error: {exc}"))
+        result.input_errors.append(DocError(file, None, "",
+                                            _("YAML error: {error}").format(error=exc)))
     finally:
         loader.dispose()
     return result
@@ -308,14 +316,15 @@ def _document(
         result.errors.append(DocError(file, exc.line, exc.path, exc.message))
         return None
     except RecursionError:
-        result.errors.append(DocError(file, line, "", "document nests too deeply"))
+        result.errors.append(DocError(file, line, "", _("document nests too deeply")))
         return None
     if body is None:
         return None
     if not isinstance(body, dict):
         result.errors.append(
             DocError(
-                file, line, "", "a document must be a mapping with apiVersion, kind, metadata, spec"
+                file, line, "",
+                _("a document must be a mapping with apiVersion, kind, metadata, spec"),
             )
         )
         return None
@@ -342,20 +351,23 @@ def load_file(path: Path, limits: LoadLimits | None = None) -> LoadResult:
     except FileTooLargeError:
         return LoadResult(input_errors=[DocError(
             file, None, "",
-            f"file is over the {limits.max_bytes}-byte limit; split it or raise --max-file-size")])
+            _("file is over the {limit}-byte limit; split it or raise --max-file-size").format(
+                limit=limits.max_bytes))])
     except NotRegularFileError as exc:
         return LoadResult(input_errors=[DocError(
             file, None, "",
-            f"is {exc.strerror}, not a regular file; nothing was read from it (govcloud reads "
-            "only regular files): point at the YAML file itself")])
+            _("is {what}, not a regular file; nothing was read from it (govcloud reads only "
+              "regular files): point at the YAML file itself").format(what=exc.strerror))])
     except OSError as exc:
-        return LoadResult(input_errors=[DocError(file, None, "", f"cannot read: {exc.strerror}")])
+        return LoadResult(input_errors=[DocError(file, None, "", _("cannot read: {reason}")
+                                                 .format(reason=exc.strerror))])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return LoadResult(
             input_errors=[
-                DocError(file, None, "", f"not UTF-8 (byte {exc.start}); save it as UTF-8")
+                DocError(file, None, "", _("not UTF-8 (byte {offset}); save it as UTF-8").format(
+                    offset=exc.start))
             ]
         )
     return load_text(text, file, limits)
@@ -374,7 +386,7 @@ def iter_yaml_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | 
         elif path.exists():
             yield path
         else:
-            yield DocError(str(raw), None, "", "no such file or folder; check the path")
+            yield DocError(str(raw), None, "", _("no such file or folder; check the path"))
 
 
 def load_paths(

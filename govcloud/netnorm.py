@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from govcloud.i18n import _
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 V4_WORLD = "0.0.0.0/0"
@@ -64,14 +66,16 @@ class RemoteError(ValueError):
 def parse_remote(text: str, *, strict: bool = True) -> Network:
     """The network a rule's ``remote`` names (a bare address is a /32 or /128)."""
     if not isinstance(text, str) or not text or text != text.strip():
-        raise RemoteError(f"{text!r} is not a CIDR; write it like 10.20.0.0/24")
+        raise RemoteError(_("{value} is not a CIDR; write it like 10.20.0.0/24").format(
+            value=repr(text)))
     address = text.partition("/")[0]
     if "%" in text:
-        raise RemoteError(f"{text!r} has an IPv6 zone index; security groups take no zone")
+        raise RemoteError(_("{value} has an IPv6 zone index; security groups take no "
+                            "zone").format(value=repr(text)))
     if ":" not in address and _LEADING_ZERO_OCTET.search(address):
         raise RemoteError(
-            f"{text!r} has an IPv4 octet with a leading zero, which some tools read as octal; "
-            "write the octets without leading zeros"
+            _("{value} has an IPv4 octet with a leading zero, which some tools read as octal; "
+              "write the octets without leading zeros").format(value=repr(text))
         )
     try:
         return ipaddress.ip_network(text, strict=True)
@@ -80,10 +84,12 @@ def parse_remote(text: str, *, strict: bool = True) -> Network:
             fixed = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise RemoteError(
-                f"{text!r} is not a CIDR ({exc}); write it like 10.20.0.0/24"
+                _("{value} is not a CIDR ({error}); write it like 10.20.0.0/24").format(
+                    value=repr(text), error=exc)
             ) from None
         if strict:
-            raise RemoteError(f"{text!r} has host bits set; did you mean {fixed}?") from None
+            raise RemoteError(_("{value} has host bits set; did you mean {fixed}?").format(
+                value=repr(text), fixed=fixed)) from None
         return fixed
 
 
@@ -220,7 +226,7 @@ Segment = tuple[int | None, int | None, str, frozenset[int]]  # low, high, scope
 
 def _flat(members: Sequence[tuple[int, str]]) -> list[Segment]:
     """A protocol without ports (icmp, any): one segment if the union is open."""
-    scope = scope_of(remote for _, remote in members)
+    scope = scope_of(remote for _index, remote in members)
     blamed = frozenset(index for index, remote in members if has_public(remote))
     return [(None, None, scope, blamed)] if scope and blamed else []
 
@@ -251,7 +257,7 @@ def group_exposure(rules: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, A
     blame for (clipped to its own port range). Rules are normalised: canonical ``remote``,
     ``protocol`` (``any`` for none), ``port_min``/``port_max`` on port protocols."""
     ingress = [(i, r) for i, r in enumerate(rules) if r.get("direction") == "ingress"]
-    protocols = {str(r.get("protocol", "any")) for _, r in ingress}
+    protocols = {str(r.get("protocol", "any")) for _index, r in ingress}
     axes = sorted(({"tcp", "udp"} | protocols) - {"any"}) + (["any"] if "any" in protocols else [])
     summary: list[dict[str, Any]] = []
     per_rule: dict[int, list[dict[str, Any]]] = {}
