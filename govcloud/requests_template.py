@@ -23,6 +23,7 @@ from typing import Any
 from govcloud import API_VERSION
 from govcloud.documents import Catalog, Document
 from govcloud.errors import InputError
+from govcloud.i18n import language_from_env
 from govcloud.schemas import (
     FILING_NUMBER_PATTERN,
     NAME_PATTERN,
@@ -171,15 +172,9 @@ class RequestForm:
 
 
 def reader_language(option: str | None, environ: Mapping[str, str]) -> str:
-    """``--lang`` if given, else Chinese when the locale is (POSIX order: LC_ALL, LC_MESSAGES,
-    LANG; the first one set decides), else English."""
-    if option is not None:
-        return option
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(name)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    """``--lang`` if given, else Chinese when the locale is (gettext's order: LANGUAGE, LC_ALL,
+    LC_MESSAGES, LANG; the first one set decides), else English: ``i18n.language_from_env``."""
+    return option if option is not None else language_from_env(environ)
 
 
 def text(key: str, lang: str, **values: Any) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import typer
@@ -11,7 +10,8 @@ import typer
 from govcloud.authority import INVENTORY_ENV
 from govcloud.cli.common import InventoryOpt, command, emit, note, resolve_inventory
 from govcloud.errors import InputError
-from govcloud.requests_template import LANGS, RequestForm, new_request, reader_language
+from govcloud.i18n import current_language
+from govcloud.requests_template import LANGS, RequestForm, new_request
 from govcloud.validate import load
 
 new_app = typer.Typer(help="Write a new document to start from (a request).",
@@ -45,7 +45,8 @@ def request_cmd(
     inventory: Path = InventoryOpt,
 ) -> None:
     """Write a commented, valid ResourceRequest to edit, then validate and check."""
-    language = reader_language(lang, os.environ)
+    # the command's own --lang, else the global one (govcloud --lang zh new request), else locale
+    language = lang if lang is not None else current_language()
     if language not in LANGS:
         raise InputError(f"unknown --lang '{language}'", hint=f"use one of {', '.join(LANGS)}")
     if output is not None and output.exists() and not force:

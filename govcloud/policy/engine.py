@@ -60,9 +60,9 @@ class Policy:
                 except SchemaError as exc:
                     where = f"{doc.file}:{doc.line_of('/spec/' + key)}"
                     raise PolicyError(
-                        f"{where}: policy {doc.id}: '{key}' is not a valid JSON Schema "
-                        f"({exc.message})",
-                        hint="fix the schema (draft 2020-12)",
+                        _("{where}: policy {id}: '{key}' is not a valid JSON Schema ({error})")
+                        .format(where=where, id=doc.id, key=key, error=exc.message),
+                        hint=_("fix the schema (draft 2020-12)"),
                     ) from exc
         select = spec.get("select", "")
         tokens = tuple(t.replace("~1", "/").replace("~0", "~") for t in select.split("/")[1:])
@@ -291,7 +291,8 @@ def load_policies(path: str | os.PathLike[str] | None = None) -> PolicySet:
         return PolicySet(tuple(shipped), str(shipped_root))
     root = Path(path)
     if not root.exists():
-        raise PolicyError(f"policies folder {root} does not exist", hint="check --policies")
+        raise PolicyError(_("policies folder {path} does not exist").format(path=root),
+                          hint=_("check --policies"))
     hard = {p.id: p for p in shipped if not p.waivable}
     out: list[Policy] = []
     notes: list[str] = []
@@ -302,12 +303,14 @@ def load_policies(path: str | os.PathLike[str] | None = None) -> PolicySet:
             continue
         out.append(enforced)
         if _rule(policy) != _rule(enforced):
-            notes.append(f"{policy.file}:{policy.line}: {policy.id} is a hard rule shipped with "
-                         "govcloud; the shipped version is enforced and this one is ignored")
+            notes.append(_("{where}: {id} is a hard rule shipped with govcloud; the shipped "
+                           "version is enforced and this one is ignored").format(
+                               where=f"{policy.file}:{policy.line}", id=policy.id))
     if hard:
         out.extend(hard.values())
-        notes.append(f"{len(hard)} hard rule(s) shipped with govcloud are enforced although "
-                     f"{root} does not hold them: {', '.join(sorted(hard))}")
+        notes.append(_("{count} hard rule(s) shipped with govcloud are enforced although "
+                       "{path} does not hold them: {ids}").format(
+                           count=len(hard), path=root, ids=", ".join(sorted(hard))))
     return PolicySet(tuple(out), str(root), tuple(notes))
 
 
@@ -321,16 +324,18 @@ def _read_policies(root: Path) -> list[Policy]:
     loaded = load(inventory=policy_files(root))  # trusted content, like the inventory
     problems = list(loaded.all_errors)
     problems.extend(
-        DocError(d.file, d.line, "/kind", f"{d.ref} is not a Policy; keep policies apart")
+        DocError(d.file, d.line, "/kind",
+                 _("{ref} is not a Policy; keep policies apart").format(ref=d.ref))
         for d in loaded.catalog.documents
         if d.kind != "Policy"
     )
     if problems:
         shown = "; ".join(str(p) for p in problems[:3])
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        more = _(" (and {count} more)").format(count=len(problems) - 3) if len(problems) > 3 else ""
         raise PolicyError(
-            f"invalid policy set {root}: {shown}{more}",
-            hint="fix the policy files or point --policies elsewhere",
+            _("invalid policy set {path}: {problems}{more}").format(path=root, problems=shown,
+                                                                    more=more),
+            hint=_("fix the policy files or point --policies elsewhere"),
         )
     return [Policy.from_document(d) for d in loaded.catalog.of_kind("Policy")]
 
