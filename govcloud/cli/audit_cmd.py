@@ -64,20 +64,6 @@ def _record(inputs: dict[str, str], result: Any) -> tuple[dict[str, Any] | None,
     return entry, (audit_log().path if entry is not None else None)
 
 
-def _file_digests(paths: list[Path]) -> dict[str, str]:
-    from govcloud.auditlog.log import file_digest
-
-    out: dict[str, str] = {}
-    for item in paths:
-        files = sorted(f for f in item.rglob("*") if f.is_file()) if item.is_dir() else [item]
-        for f in files:
-            try:
-                out[str(f)] = file_digest(f)
-            except OSError:
-                out[str(f)] = "unreadable"
-    return out
-
-
 def _roles(inventory: Path | None) -> Any:
     """The signed roles of the inventory (``--inventory``, ``$GOVCLOUD_INVENTORY``, ./inventory)."""
     from govcloud.cli.common import resolve_inventory
@@ -157,7 +143,7 @@ def audit(
     """Live cloud + requests and inventory + hardening results in one compliance report."""
     from govcloud.audit import run_audit
     from govcloud.audit.html import render_audit_html
-    from govcloud.auditlog.log import sm3_hex
+    from govcloud.auditlog.log import input_digests, sm3_hex
     from govcloud.cli.app import _today, load_documents
     from govcloud.report import render
 
@@ -199,7 +185,7 @@ def audit(
         json_text if fmt == "json" else render(report, fmt, color=wants_color(output)))
     emit(text, output)
 
-    inputs = _file_digests(paths)
+    inputs = input_digests(paths)
     snapshot_bytes = None
     if snapshot is not None:
         snapshot_bytes = (json.dumps(snapshot.to_json(), indent=1, ensure_ascii=False,
