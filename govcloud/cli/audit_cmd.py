@@ -11,20 +11,16 @@ from typing import Any
 import typer
 
 from govcloud.cli.common import (
-    FailOnOpt,
-    FormatOpt,
     InventoryOpt,
-    OutputOpt,
     PoliciesOpt,
-    check_fail_on,
+    ReportOptions,
+    ReportOpts,
     command,
-    emit,
     note,
     policies_in_force,
-    resolve_format,
     wants_color,
 )
-from govcloud.errors import EXIT_USAGE, InputError, IntegrityError
+from govcloud.errors import InputError, IntegrityError
 
 PathsArg = typer.Argument(None, help="Requests and inventory to audit with the cloud (optional).")
 CloudOpt = typer.Option(None, "--os-cloud", help="Admin cloud in clouds.yaml to read "
@@ -130,9 +126,7 @@ def _signing_key(key: Path | None, inventory: Path | None = None) -> Any:
 def audit(
     paths: list[Path] = PathsArg,
     os_cloud: str = CloudOpt,
-    fmt: str = FormatOpt,
-    output: Path = OutputOpt,
-    fail_on: str = FailOnOpt,
+    out: ReportOptions = ReportOpts,
     evidence: Path = EvidenceOpt,
     key: Path = KeyOpt,
     policies: Path = PoliciesOpt,
@@ -147,8 +141,6 @@ def audit(
     from govcloud.cli.app import _today, load_documents
     from govcloud.report import render
 
-    fail_on = check_fail_on(fail_on)
-    fmt = resolve_format(fmt)
     signing_key = _signing_key(key, inventory) if evidence is not None else None
     policy_set = policies_in_force(policies)
     paths = list(paths or [])
@@ -181,9 +173,9 @@ def audit(
                        providers=builtin_providers(), snapshot=snapshot,
                        hardening=latest, controls=controls)
     json_text = render(report, "json")
-    text = render_audit_html(report) if fmt == "html" else (
-        json_text if fmt == "json" else render(report, fmt, color=wants_color(output)))
-    emit(text, output)
+    text = render_audit_html(report) if out.fmt == "html" else (
+        json_text if out.fmt == "json" else render(report, out.fmt, color=wants_color(out.output)))
+    out.write(report, text=text)
 
     inputs = input_digests(paths)
     snapshot_bytes = None
@@ -205,8 +197,8 @@ def audit(
             else (json_text + "\n").encode(),
             "report.html": render_audit_html(report).encode(),
         }
-        if fmt not in ("json", "html", "table"):
-            suffix = {"markdown": "md", "junit": "xml"}.get(fmt, fmt)
+        if out.fmt not in ("json", "html", "table"):
+            suffix = {"markdown": "md", "junit": "xml"}.get(out.fmt, out.fmt)
             files[f"report.{suffix}"] = (text if text.endswith("\n") else text + "\n").encode()
         if snapshot_bytes is not None:
             files["cloud-snapshot.json"] = snapshot_bytes
@@ -221,9 +213,7 @@ def audit(
     summary = report.summary()
     note("audit: " + ", ".join(f"{k} {v}" for k, v in summary.items())
          + f", errors {len(report.errors)}")
-    if validated is not None and validated.input_errors:
-        raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(report.exit_code(fail_on))
+    out.exit(report, input_errors=validated is not None and bool(validated.input_errors))
 
 
 evidence_app = typer.Typer(help="Signed evidence bundles written by `govcloud audit --evidence`.",
