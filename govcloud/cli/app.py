@@ -16,7 +16,6 @@ from govcloud.cli.common import (
     InventoryOpt,
     PoliciesOpt,
     ReportOptions,
-    ReportOpts,
     Settings,
     command,
     emit,
@@ -48,7 +47,6 @@ PathsArg = typer.Argument(..., help="Files or folders of govcloud documents.")
 MaxSizeOpt = typer.Option(
     10 * 1024 * 1024, "--max-file-size", help="Refuse YAML files larger than this many bytes."
 )
-ValidateReportOpts = report_options(gate=False)  # --format and --output: validate is no gate
 AuditKeyOpt = typer.Option(
     None, "--audit-key", help="The audit log's signing key (PEM, SM2 or Ed25519; default "
     "$GOVCLOUD_AUDIT_KEY). Configured but unusable: commands stop with exit 3."
@@ -104,7 +102,7 @@ def load_documents(paths: list[Path], max_file_size: int, inventory: Path | None
 @command
 def validate(
     paths: list[Path] = PathsArg,
-    out: ReportOptions = ValidateReportOpts,
+    out: ReportOptions = report_options(gate=False),  # validate is no gate: no --fail-on
     max_file_size: int = MaxSizeOpt,
     inventory: Path = InventoryOpt,
 ) -> None:
@@ -131,7 +129,7 @@ def validate(
 def check(
     paths: list[Path] = PathsArg,
     policies: Path = PoliciesOpt,
-    out: ReportOptions = ReportOpts,
+    out: ReportOptions = report_options(),
     as_of: str = typer.Option(
         None, "--as-of", help="Judge waiver expiry as of this date (YYYY-MM-DD; default today)."
     ),

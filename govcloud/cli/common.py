@@ -297,8 +297,6 @@ FailOnOpt = typer.Option(
 PoliciesOpt = typer.Option(
     None, "--policies", help="Folder of Policy files (default: the baseline shipped with govcloud)."
 )
-# --format, --output and --fail-on (default high) as one ReportOptions (see report_options).
-ReportOpts = report_options()
 InventoryOpt = typer.Option(
     None, "--inventory", help="The inventory (authority data: departments, platforms, catalog, "
     "waivers, roles), a file or folder (default: $GOVCLOUD_INVENTORY, else ./inventory).",

@@ -28,9 +28,8 @@ PathsOpt = typer.Argument(None, help="Requests to include (the inventory is read
                           "--inventory: default $GOVCLOUD_INVENTORY, else ./inventory, else the "
                           "demo province shipped with govcloud).")
 # A report, not a gate: consolidation fails a run only when --fail-on says so.
-_ReportOpts = report_options(typer.Option(
-    "never", "--fail-on", help="Exit 1 on consolidation findings at or above this severity "
-    "(default: never)."))
+_FailOnOpt = typer.Option("never", "--fail-on", help="Exit 1 on consolidation findings at or "
+                          "above this severity (default: never).")
 
 
 def default_inventory(option: Path | None) -> Path:
@@ -57,7 +56,7 @@ def register(app: typer.Typer) -> None:
     @command
     def consolidation(
         paths: list[Path] = PathsOpt,
-        out: ReportOptions = _ReportOpts,
+        out: ReportOptions = report_options(_FailOnOpt),
         inventory: Path = InventoryOpt,
     ) -> None:
         """Duplicate machine rooms and systems, share of departments with independent rooms

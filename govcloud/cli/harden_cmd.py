@@ -27,9 +27,9 @@ _ExtraOpt = typer.Option(
 _PlaybooksOpt = typer.Option(
     None, "--playbooks", help="Baseline folder (default: the one shipped with govcloud)."
 )
-_ReportOpts = report_options(typer.Option(
+_FailOnOpt = typer.Option(
     "low", "--fail-on", help="Exit 1 on non-compliant controls at or above this severity."
-))
+)
 _NamesArg = typer.Argument(None, help="Targets to stop (default: all).")
 
 
@@ -61,7 +61,7 @@ def harden(
     tags: list[str] = _TagsOpt,
     extra: list[str] = _ExtraOpt,
     playbooks: Path = _PlaybooksOpt,
-    out: ReportOptions = _ReportOpts,
+    out: ReportOptions = report_options(_FailOnOpt),
 ) -> None:
     """Run the MLPS 2.0 level-3 hardening baseline (--check: audit, change nothing)."""
     from govcloud.hardening import run_baseline
