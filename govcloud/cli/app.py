@@ -12,29 +12,26 @@ from govcloud import __version__
 from govcloud.authority import INVENTORY_ENV
 from govcloud.check import SCOPES, run_check
 from govcloud.cli.common import (
-    FailOnOpt,
     FormatOpt,
     InventoryOpt,
-    OutputOpt,
     PoliciesOpt,
+    ReportOptions,
     Settings,
-    check_fail_on,
     command,
     emit,
     note,
     policies_in_force,
     record,
+    report_options,
     resolve_format,
     resolve_inventory,
-    wants_color,
 )
-from govcloud.errors import EXIT_USAGE, InputError
+from govcloud.errors import InputError
 from govcloud.gate import GateSettings
 from govcloud.i18n import LANGUAGES, _, pick, set_language
 from govcloud.loader import LoadLimits, iter_yaml_files
 from govcloud.model import DocError, Report, severity_word
 from govcloud.providers import builtin_providers
-from govcloud.report import render
 from govcloud.schemas import KINDS, document_schema
 from govcloud.validate import Validated, load
 
@@ -111,31 +108,22 @@ def load_documents(paths: list[Path], max_file_size: int, inventory: Path | None
     return load(paths, LoadLimits(max_bytes=max_file_size), inventory=root)
 
 
-def _exit_for(validated: Validated, report: Report, fail_on: str) -> int:
-    if validated.input_errors:
-        return EXIT_USAGE
-    return report.gate_exit_code(fail_on)
-
-
 @app.command()
 @command
 def validate(
     paths: list[Path] = PathsArg,
-    fmt: str = FormatOpt,
-    output: Path = OutputOpt,
+    out: ReportOptions = report_options(gate=False),  # validate is no gate: no --fail-on
     max_file_size: int = MaxSizeOpt,
     inventory: Path = InventoryOpt,
 ) -> None:
     """Schema-check every document; errors name file:line, JSON path and what to do."""
     validated = load_documents(paths, max_file_size, inventory)
     report = Report(errors=validated.all_errors)
-    fmt = resolve_format(fmt)
-    if fmt == "table":
-        if report.errors:
-            emit("\n".join(_("error: {error}").format(error=e) for e in report.errors),
-                 output)
-    else:
-        emit(render(report, fmt), output)
+    if out.fmt != "table":
+        out.write(report, color=False)
+    elif report.errors:
+        out.write(report, text="\n".join(_("error: {error}").format(error=e)
+                                         for e in report.errors))
     count = len(validated.catalog.documents)
     if report.errors:
         note(
@@ -145,7 +133,7 @@ def validate(
     else:
         note(_("ok: {count} document(s) in {files} file(s) are valid").format(
             count=count, files=len(validated.files)))
-    raise typer.Exit(_exit_for(validated, report, "never"))
+    out.exit(report, input_errors=bool(validated.input_errors), gate=True)
 
 
 @app.command()
@@ -153,9 +141,7 @@ def validate(
 def check(
     paths: list[Path] = PathsArg,
     policies: Path = PoliciesOpt,
-    fmt: str = FormatOpt,
-    output: Path = OutputOpt,
-    fail_on: str = FailOnOpt,
+    out: ReportOptions = report_options(),
     as_of: str = typer.Option(
         None, "--as-of", help="Judge waiver expiry as of this date (YYYY-MM-DD; default today)."
     ),
@@ -167,8 +153,6 @@ def check(
     ),
 ) -> None:
     """Evaluate policies and consolidation rules on requests and inventory."""
-    fail_on = check_fail_on(fail_on)
-    fmt = resolve_format(fmt)
     if scope not in SCOPES:
         raise InputError(_("unknown --scope '{scope}'").format(scope=scope),
                          hint=_("use one of {choices}").format(choices=", ".join(SCOPES)))
@@ -181,13 +165,13 @@ def check(
                          hint=_("pass the request files to check"))
     report = run_check(validated, policy_set, today=_today(as_of),
                        providers=builtin_providers(), scope=scope)
-    emit(render(report, fmt, color=wants_color(output)), output)
-    gate = GateSettings(fail_on, str(policies) if policies else None, scope,
+    out.write(report)
+    gate = GateSettings(out.fail_on, str(policies) if policies else None, scope,
                         str(root) if root else None, source, as_of)
     record("check", _with_inventory(paths, root),
            {**report.to_json(), "gate": gate.record(report, policy_set)})
     summary = report.summary()
-    hard = sum(1 for f in report.blocking(fail_on) if f.hard)
+    hard = sum(1 for f in report.blocking(out.fail_on) if f.hard)
     note(
         _("{documents} document(s), {policies} policies: ").format(
             documents=len(validated.catalog.documents), policies=len(policy_set.policies))
@@ -196,7 +180,7 @@ def check(
         + (_("; {count} finding(s) of hard rules fail the gate whatever --fail-on says")
            .format(count=hard) if hard else "")
     )
-    raise typer.Exit(_exit_for(validated, report, fail_on))
+    out.exit(report, input_errors=bool(validated.input_errors), gate=True)
 
 
 def _with_inventory(paths: list[Path], root: Path | None) -> list[Path]:

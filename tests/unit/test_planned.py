@@ -18,7 +18,16 @@ from govcloud.provision import desired_state, diff
 from govcloud.provision.desired import _fields
 from govcloud.provision.planned import check_planned, planned_documents
 from govcloud.validate import schema_errors
-from tests.unit.helpers import BASE, REQUEST, FakeCloud, load_texts, policies_once, write
+from tests.unit.helpers import (
+    BASE,
+    REQUEST,
+    FakeCloud,
+    load_texts,
+    policies_once,
+    with_rules,
+    write,
+    yaml_doc,
+)
 
 TODAY = dt.date(2026, 12, 1)
 KYLIN = {"id": "img-k", "name": "kylin-v10-sp3", "status": "active", "checksum": "c0ffee",
@@ -117,9 +126,7 @@ def test_ssh_to_the_world_in_the_planned_state_is_refused_naming_tenant_and_grou
     "{direction: ingress, protocol: tcp, port: 1-65535}",  # no remote: the world
 ])
 def test_a_respelled_world_open_rule_is_judged_as_neutron_will_hold_it(tmp_path, rule):
-    request = REQUEST.replace(
-        "rules: [{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/0}]",
-        f"rules: [{rule}]")
+    request = with_rules(rule)
     validated, resources = _setup(tmp_path, request)
     blocking = {f.policy for f in _check(validated, resources).blocking}
     # every port open is also GC-NET-002 (allow-all); the management port is GC-NET-001
@@ -138,13 +145,9 @@ def test_a_non_waivable_finding_refuses_at_any_fail_on_and_despite_a_waiver(tmp_
               if r.kind == "router" else r for r in resources]
     router = next(r for r in forced if r.kind == "router")
     ids = {router.key: "0b5d1e4a-router"}
-    write(tmp_path, "waiver.yaml", """
-        apiVersion: govcloud/v1
-        kind: Waiver
-        metadata: {id: W-1}
-        spec: {policy: GC-CLS-002, target: CloudRouter/0b5d1e4a-router, reason: tried,
-               approved_by: me, expires: "2099-01-01"}
-    """)
+    write(tmp_path, "waiver.yaml", yaml_doc(
+        "Waiver", "W-1", "{policy: GC-CLS-002, target: CloudRouter/0b5d1e4a-router, reason: tried,"
+        ' approved_by: me, expires: "2099-01-01"}'))
     validated = load_texts(tmp_path, base=BASE, req=request)
     for fail_on in ("critical", "never"):
         result = _check(validated, forced, fail_on=fail_on, ids=ids)
@@ -194,12 +197,9 @@ def test_a_cloud_document_among_the_files_does_not_hide_the_planned_one(tmp_path
         "port: 443, remote: 0.0.0.0/0", "port: 22, remote: 0.0.0.0/0"))
     group = next(r for r in resources if r.kind == "security_group")
     ids = {group.key: "g-1"}
-    write(tmp_path, "decoy.yaml", """
-        apiVersion: govcloud/v1
-        kind: CloudSecurityGroup
-        metadata: {id: g-1}
-        spec: {cloud: devcloud, tenant: health-epi, name: web, group_id: g-1, rules: []}
-    """)
+    write(tmp_path, "decoy.yaml", yaml_doc(
+        "CloudSecurityGroup", "g-1",
+        "{cloud: devcloud, tenant: health-epi, name: web, group_id: g-1, rules: []}"))
     validated = load_texts(tmp_path, base=BASE, req=REQUEST.replace(
         "port: 443, remote: 0.0.0.0/0", "port: 22, remote: 0.0.0.0/0"))
     assert {f.policy for f in _check(validated, resources, ids=ids).blocking} == {"GC-NET-001"}
