@@ -16,22 +16,26 @@ from __future__ import annotations
 from typing import Any
 
 CLASSIFICATIONS = ["public", "internal", "sensitive", "secret", "confidential", "top-secret"]
-QUOTA_KEYS = (
-    "cores",
-    "ram_mb",
-    "instances",
-    "key_pairs",
-    "volumes",
-    "gigabytes",
-    "snapshots",
-    "networks",
-    "subnets",
-    "routers",
-    "ports",
-    "floating_ips",
-    "security_groups",
-    "security_group_rules",
-)
+# The one quota table: a ResourceRequest's quota key -> (the service that holds it, its name in
+# openstacksdk's quota resource). The request schema, the Cloud* schemas, apply (which sets them)
+# and the cloud reader (plan, drift, audit) all derive from it.
+QUOTAS: dict[str, tuple[str, str]] = {
+    "cores": ("compute", "cores"),
+    "ram_mb": ("compute", "ram"),  # nova counts MiB
+    "instances": ("compute", "instances"),
+    "key_pairs": ("compute", "key_pairs"),
+    "volumes": ("volume", "volumes"),
+    "gigabytes": ("volume", "gigabytes"),
+    "snapshots": ("volume", "snapshots"),
+    "networks": ("network", "networks"),
+    "subnets": ("network", "subnets"),
+    "routers": ("network", "routers"),
+    "ports": ("network", "ports"),
+    "floating_ips": ("network", "floating_ips"),
+    "security_groups": ("network", "security_groups"),
+    "security_group_rules": ("network", "security_group_rules"),
+}
+QUOTA_KEYS = tuple(QUOTAS)
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
