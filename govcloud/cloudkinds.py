@@ -19,22 +19,18 @@ CLASSIFICATIONS = ["public", "internal", "sensitive", "secret", "confidential", 
 # The one quota table: a ResourceRequest's quota key -> (the service that holds it, its name in
 # openstacksdk's quota resource). The request schema, the Cloud* schemas, apply (which sets them)
 # and the cloud reader (plan, drift, audit) all derive from it.
-QUOTAS: dict[str, tuple[str, str]] = {
-    "cores": ("compute", "cores"),
-    "ram_mb": ("compute", "ram"),  # nova counts MiB
-    "instances": ("compute", "instances"),
-    "key_pairs": ("compute", "key_pairs"),
-    "volumes": ("volume", "volumes"),
-    "gigabytes": ("volume", "gigabytes"),
-    "snapshots": ("volume", "snapshots"),
-    "networks": ("network", "networks"),
-    "subnets": ("network", "subnets"),
-    "routers": ("network", "routers"),
-    "ports": ("network", "ports"),
-    "floating_ips": ("network", "floating_ips"),
-    "security_groups": ("network", "security_groups"),
-    "security_group_rules": ("network", "security_group_rules"),
+_QUOTA_NAMES = {  # service -> {request key: openstacksdk name}
+    "compute": {"cores": "cores", "ram_mb": "ram",  # nova counts MiB
+                "instances": "instances", "key_pairs": "key_pairs"},
+    "volume": {"volumes": "volumes", "gigabytes": "gigabytes", "snapshots": "snapshots"},
+    "network": {"networks": "networks", "subnets": "subnets", "routers": "routers",
+                "ports": "ports", "floating_ips": "floating_ips",
+                "security_groups": "security_groups",
+                "security_group_rules": "security_group_rules"},
 }
+QUOTAS: dict[str, tuple[str, str]] = {key: (service, name)
+                                      for service, names in _QUOTA_NAMES.items()
+                                      for key, name in names.items()}
 QUOTA_KEYS = tuple(QUOTAS)
 
 _STR = {"type": "string"}
