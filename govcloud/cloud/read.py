@@ -19,7 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from govcloud.cloud.mappers import is_neutron_default, quota_values, request_of, rule_meaning
+from govcloud.cloud.mappers import (
+    TAG_PREFIX,
+    is_neutron_default,
+    quota_values,
+    request_of,
+    rule_meaning,
+    tag_values,
+)
 from govcloud.cloud.session import Cloud, retried
 from govcloud.cloudkinds import QUOTAS
 from govcloud.provision.desired import REQUEST_TAG, Resource, _fields, rule_name_of
@@ -142,7 +149,7 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
         snap.projects[tenant] = pid
         all_tags = list(project.get("tags") or ())
         request = request_of(all_tags)
-        tags = frozenset(t for t in all_tags if t.startswith("govcloud:")
+        tags = frozenset(t for t in all_tags if t.startswith(TAG_PREFIX)
                          and not t.startswith(QUOTA_TAG + "="))
         snap.add(Resource("project", tenant, tenant, request,
                           _fields({"description": project.get("description") or "",
@@ -182,8 +189,7 @@ def _read_quota(cloud: Cloud, pid: str, tenant: str, tags: list[str] | None,
     if wanted is None and not refresh:
         return None
     want = wanted.field_map() if wanted is not None else {}
-    recorded = next((t.partition("=")[2] for t in tags or () if t.startswith(QUOTA_TAG + "=")),
-                    None)
+    recorded = tag_values(tags).get(QUOTA_TAG.removeprefix(TAG_PREFIX))
     if not refresh and want and recorded == quota_digest(want):
         return dict(want)  # applied by govcloud and the request has not changed since
     return read_quotas(cloud, pid, tenant, want.keys() or QUOTA_KEYS.keys())
