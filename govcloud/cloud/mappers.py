@@ -9,8 +9,9 @@ the live policies judge is built by the very mappers that read the live one).
 The meaning of a security-group rule is decided once, here (``rule_meaning``), as neutron
 stores it: ``ethertype`` is always set (the API defaults it to IPv4), a missing
 ``remote_ip_prefix`` with no remote group or address group means the whole family of the
-ethertype (``::/0`` for IPv6), a missing protocol is every protocol, and a prefix is compared as
-a network (neutron masks host bits; any spelling of a network is one text).
+ethertype (``::/0`` for IPv6), a missing protocol is every protocol, and a prefix is the network
+neutron enforces (it keeps ``remote_ip_prefix`` as it was sent and matches its
+``normalized_cidr``, host bits cleared; any spelling of a network is one text).
 
 Tenant context, request tags and ``govcloud:*`` metadata are parsed once too (``tag_values``,
 ``request_of``, ``tenant_context``). User-set server and volume metadata is never copied (it may
@@ -155,10 +156,12 @@ def normalize_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     """A rule in the terms policies use (the same as a request's resolved rules): its meaning,
     and a port-less rule of a port protocol (or of any protocol) covers 1-65535."""
     meaning = rule_meaning(rule)
-    if meaning["port_min"] is None and meaning["protocol"] in ("any", *PORT_PROTOCOLS):
-        meaning["port_min"], meaning["port_max"] = 1, MAX_PORT
-    out = {"rule_id": rule.get("id"), **meaning, "description": rule.get("description") or None}
-    return clean(out)
+    low, high = meaning.pop("port_min"), meaning.pop("port_max")
+    if low is None and meaning["protocol"] in ("any", *PORT_PROTOCOLS):
+        low, high = 1, MAX_PORT
+    return clean({"rule_id": rule.get("id"), **meaning,
+                  "description": rule.get("description") or None,
+                  "port_min": low, "port_max": high})
 
 
 def is_neutron_default(rule: Mapping[str, Any]) -> bool:
@@ -206,9 +209,8 @@ def image_ref(image_id: str | None, image: Mapping[str, Any] | None,
               name: str | None = None) -> dict[str, Any]:
     """A server's image: ``found`` false when glance no longer has it (or it boots from a
     volume); ``name`` is what was asked for, when glance's own is not known."""
-    ref: dict[str, Any] = {"id": image_id or None, "name": name, "found": image is not None}
-    if image is not None:
-        ref.update(image_fields(image))
+    ref: dict[str, Any] = {"id": image_id or None, "found": image is not None}
+    ref.update(image_fields(image) if image is not None else {"name": name})
     return clean(ref)
 
 

@@ -73,8 +73,9 @@ def planned_documents(resources: Iterable[Resource], cloud: str, *,
     ctx = {tenant: mappers.tenant_context(project, cloud) for tenant, project in projects.items()}
 
     def context(r: Resource) -> dict[str, Any]:
-        return ctx.get(r.tenant) or {"cloud": cloud, "tenant": r.tenant,
-                                     "project_id": f"planned-project-{r.tenant}"}
+        return {**ctx.get(r.tenant, {"cloud": cloud, "tenant": r.tenant,
+                                     "project_id": f"planned-project-{r.tenant}"}),
+                "request": r.request}
 
     roles: dict[tuple[str, str], list[str]] = defaultdict(list)  # (tenant, user) -> roles
     for a in by_kind["role_assignment"]:
