@@ -281,21 +281,31 @@ def security_group_document(group: Mapping[str, Any], ctx: Mapping[str, Any], cl
     return document("CloudSecurityGroup", group["id"], spec, cloud, group.get("name"))
 
 
+def server_flavor(server: Mapping[str, Any]) -> str | None:
+    """The flavor's name (nova >= 2.47 embeds the flavor: ``original_name``)."""
+    flavor = server.get("flavor")
+    if not isinstance(flavor, Mapping):
+        return None
+    return flavor.get("original_name") or flavor.get("name") or flavor.get("id")
+
+
+def server_image_id(server: Mapping[str, Any]) -> str | None:
+    """The image a server booted from (nova says ``""`` when it boots from a volume)."""
+    image = server.get("image")
+    return (image.get("id") or None) if isinstance(image, Mapping) else None
+
+
 def server_document(server: Mapping[str, Any], ctx: Mapping[str, Any], cloud: str, *,
                     images: Mapping[str, Mapping[str, Any]]) -> Document:
     """A nova server (``/servers/detail``, microversion >= 2.47: the flavor embedded);
     ``images`` are glance's images by id."""
     meta = govcloud_metadata(server.get("metadata"))
-    image = server.get("image")
-    image = image if isinstance(image, Mapping) else {}  # "" when it boots from a volume
-    image_id = image.get("id")
-    flavor = server.get("flavor")
-    flavor_name = (flavor.get("original_name") or flavor.get("name") or flavor.get("id")
-                   if isinstance(flavor, Mapping) else None)
+    image_id = server_image_id(server)
+    asked = server.get("image")
     spec = {**ctx, "name": server.get("name") or server["id"], "server_id": server["id"],
-            "status": server.get("status"), "flavor": flavor_name,
+            "status": server.get("status"), "flavor": server_flavor(server),
             "image": image_ref(image_id, images.get(image_id) if image_id else None,
-                               image.get("name")),
+                               asked.get("name") if isinstance(asked, Mapping) else None),
             "metadata": meta, "request": request_of(metadata=meta) or None,
             "security_groups": sorted({g.get("name", "") for g in server.get("security_groups")
                                        or [] if isinstance(g, Mapping)})}

@@ -25,6 +25,8 @@ from govcloud.cloud.mappers import (
     quota_values,
     request_of,
     rule_meaning,
+    server_flavor,
+    server_image_id,
     tag_values,
 )
 from govcloud.cloud.session import Cloud, retried
@@ -314,10 +316,9 @@ def _read_compute(snap: Snapshot, servers: list[dict[str, Any]], volumes: list[d
         attached = ports.get(server["id"], [])
         network = attached[0][0] if attached else None
         groups = frozenset(group_names.get(g, g) for _, ids in attached for g in ids)
-        flavor_of = server.get("flavor") or {}
-        flavor = flavor_of.get("original_name") or flavor_of.get("name") or flavor_of.get("id")
-        image_of = server.get("image") or {}  # "" when the server boots from a volume
-        image = images.get(image_of.get("id", ""), image_of.get("id"))
+        flavor = server_flavor(server)
+        image_id = server_image_id(server)
+        image = images.get(image_id, image_id) if image_id else None
         metadata = dict(server.get("metadata") or {})
         values = {"flavor": flavor, "image": image, "network": network, "metadata": metadata}
         if attached:
