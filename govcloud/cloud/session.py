@@ -176,14 +176,17 @@ def failure(message: str, exc: BaseException, hint: str, *, then: str = "") -> C
     from keystoneauth1 import exceptions as ksa
     from openstack import exceptions as sdk
 
-    status = exc.status_code if isinstance(exc, sdk.HttpException) else None
     known = None
-    if isinstance(exc, ksa.Unauthorized) or status == 401:
-        known = REFUSED_HINT
-    elif isinstance(exc, ksa.Forbidden | sdk.ForbiddenException) or status == 403:
-        known = ADMIN_HINT
-    elif transient(exc) or isinstance(exc, ksa.EndpointNotFound | ksa.DiscoveryFailure):
-        known = UNREACHABLE_HINT
+    seen: BaseException | None = exc
+    while seen is not None and known is None:  # the sdk re-raises keystoneauth's as its own
+        status = seen.status_code if isinstance(seen, sdk.HttpException) else None
+        if isinstance(seen, ksa.Unauthorized) or status == 401:
+            known = REFUSED_HINT
+        elif isinstance(seen, ksa.Forbidden | sdk.ForbiddenException) or status == 403:
+            known = ADMIN_HINT
+        elif transient(seen) or isinstance(seen, ksa.EndpointNotFound | ksa.DiscoveryFailure):
+            known = UNREACHABLE_HINT
+        seen = seen.__cause__ or seen.__context__
     if known is not None:
         hint = f"{known}; {then}" if then else known
     return CloudError(f"{message}: {_first_line(exc)}", hint=hint)

@@ -126,6 +126,13 @@ def test_failures_are_translated_by_class_not_by_their_text():
     assert hint(http_error(401)) == REFUSED_HINT
     assert hint(sdk.ForbiddenException("Policy doesn't allow")) == ADMIN_HINT
     assert hint(ksa.ConnectFailure("Connection refused")) == UNREACHABLE_HINT
+    try:  # what Connection.authorize() raises for refused credentials
+        try:
+            raise ksa.Unauthorized("The request you have made requires authentication.")
+        except ksa.Unauthorized as inner:
+            raise sdk.SDKException(str(inner)) from None
+    except sdk.SDKException as wrapped:
+        assert hint(wrapped) == REFUSED_HINT
     # words that look like a status do not decide: only the class (and its status) does
     assert hint(ValueError("403 Forbidden 401 Unauthorized")) == "the caller's"
     err = failure("cloud 'c': listing x failed", sdk.ForbiddenException("line 1\nline 2"),
