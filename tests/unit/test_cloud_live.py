@@ -8,6 +8,7 @@ import pytest
 
 from govcloud.cloud.live import AUDIT_LISTS, read_live
 from govcloud.cloud.session import CallCounter
+from govcloud.cloudkinds import CLOUD_KINDS
 from govcloud.errors import CloudError
 from govcloud.validate import schema_errors
 
@@ -127,6 +128,8 @@ def by_kind(snapshot, kind):
 
 def test_every_document_is_valid_and_carries_its_tenant(cloud):
     snap = read_live(cloud)
+    # every live kind has its mapper (a new Cloud* kind needs one in cloud/mappers.py)
+    assert {doc.kind for doc in snap.documents} == set(CLOUD_KINDS)
     for doc in snap.documents:
         assert schema_errors(doc) == [], doc.ref
         assert doc.file == "cloud:gov-ext" and doc.line == 0
