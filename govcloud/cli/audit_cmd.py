@@ -268,10 +268,15 @@ def audit(
     cloud = os_cloud or os.environ.get("OS_CLOUD") or None
     snapshot = None
     if cloud:
-        from govcloud.audit.live import connect, read_cloud
+        from govcloud.cloud import connect
+        from govcloud.cloud.live import read_live
 
         note(f"audit: reading cloud '{cloud}'")
-        snapshot = read_cloud(connect(cloud), cloud)
+        live = connect(cloud)
+        try:
+            snapshot = read_live(live)
+        finally:
+            live.close()
         note(f"audit: {snapshot.calls} API calls, "
              + ", ".join(f"{k} {v}" for k, v in sorted(snapshot.counts.items())))
     latest = controls = None

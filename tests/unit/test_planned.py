@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from types import SimpleNamespace as NS
 
 import pytest
 from typer.testing import CliRunner
 
 import govcloud.policy as policy_pkg
-from govcloud.audit.live import normalize_rule
 from govcloud.cli.app import app
+from govcloud.cloud.mappers import normalize_rule
 from govcloud.cloud.read import Snapshot
 from govcloud.policy import load_policies
 from govcloud.provision import desired_state, diff
@@ -87,10 +86,11 @@ def test_planned_rules_are_what_the_audit_reads_after_apply(tmp_path):
     _, resources = _setup(tmp_path)
     (group,) = [d for d in planned_documents(resources, "devcloud") if
                 d.kind == "CloudSecurityGroup"]
-    live = normalize_rule(NS(id=None, direction="ingress", ether_type="IPv4", protocol="tcp",
-                             port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0",
-                             remote_group_id=None, remote_address_group_id=None,
-                             description="govcloud:request=REQ-1"))
+    live = normalize_rule({"id": None, "direction": "ingress", "ethertype": "IPv4",
+                           "protocol": "tcp", "port_range_min": 443, "port_range_max": 443,
+                           "remote_ip_prefix": "0.0.0.0/0", "remote_group_id": None,
+                           "remote_address_group_id": None,
+                           "description": "govcloud:request=REQ-1"})
     requested, *defaults = group.spec["rules"]
     assert {k: v for k, v in requested.items() if k != "rule_id"} == live
     # neutron's own allow-all egress pair comes with every new group, as the audit sees it.
