@@ -8,11 +8,14 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from govcloud.cloud.apply import NEEDS, Executor, Options
+from govcloud.cloud.apply import Executor, Options
 from govcloud.cloud.read import Snapshot
 from govcloud.errors import CloudError
-from govcloud.provision.desired import KINDS_ORDER, Resource
+from govcloud.provision.desired import Resource
+from govcloud.provision.kinds import KINDS, KINDS_ORDER
 from govcloud.provision.plan import Action, Plan
+
+NEEDS = {name: kind.needs for name, kind in KINDS.items()}
 
 TENANT_KINDS = [("project", ""), ("quota", "t"), ("user", "t-ops"), ("role_assignment",
                 "t-ops:member"), ("network", "net"), ("subnet", "net-sub"), ("router", "r"),
@@ -55,7 +58,7 @@ class _Recorder(Executor):
         self._call()
         if r.kind == "server":
             up = start + self.boot_s
-            self._wait(f"server {r.name}", r.tenant,
+            self.wait(f"server {r.name}", r.tenant,
                        lambda: "ACTIVE" if time.monotonic() >= up else "BUILD", {"active"}, set())
             self._call()
         with self.guard:
