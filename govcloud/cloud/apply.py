@@ -354,7 +354,6 @@ class Executor:
         raise CloudError(f"tenant {tenant}: {what} still {status} after "
                          f"{self.opts.timeout_s:.0f} s", hint="re-run apply; it resumes")
 
-
     # ---- for the kinds' operations (cloud/kinds.py): ids, connections, lookups
 
     def remember(self, r: Resource, ident: str) -> None:
@@ -392,7 +391,6 @@ class Executor:
             self._booted.add(ident)
 
     # lookups: each list call at most once per run
-
 
     def _once(self, name: str, load: Callable[[], Any]) -> Any:
         with self._lock:
@@ -463,6 +461,7 @@ class Executor:
                                                                    self.role("member"))
                 self._members.add(pid)
         return self.cloud.scoped(pid)
+
 
 def _raise_first(errors: list[BaseException]) -> None:
     first = errors[0]
