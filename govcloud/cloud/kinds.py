@@ -17,7 +17,7 @@ some already gone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from govcloud.cloud.read import QUOTA_KEYS, QUOTA_TAG, quota_digest
 from govcloud.errors import CloudError
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 class CloudKind(declared.Kind):
     """The operations every kind has; a kind overrides those it supports."""
+
+    # The function of cloud/read.py that reads the kind today (by name: the reader is being
+    # folded into one adapter with a mapper per kind, issue 16 part 4).
+    reader: ClassVar[str] = ""
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         raise CloudError(f"tenant {r.tenant}: {r.kind} {r.name}: govcloud cannot create a "
@@ -60,6 +64,8 @@ def _changed(action: Action) -> set[str]:
 
 
 class Project(declared.Project, CloudKind):
+    reader = "read_cloud"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
         project = ex.conn.identity.create_project(
@@ -86,6 +92,8 @@ class Project(declared.Project, CloudKind):
 
 
 class Quota(declared.Quota, CloudKind):
+    reader = "_read_quota"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         pid = ex.project(r.tenant)
         by_service: dict[str, dict[str, Any]] = {}
@@ -111,6 +119,8 @@ class Quota(declared.Quota, CloudKind):
 
 
 class User(declared.User, CloudKind):
+    reader = "_read_identity"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
         opts = ex.opts
@@ -140,6 +150,8 @@ class User(declared.User, CloudKind):
 
 
 class RoleAssignment(declared.RoleAssignment, CloudKind):
+    reader = "_read_identity"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         user, _, role = r.name.rpartition(":")
         ex.conn.identity.assign_project_role_to_user(
@@ -173,6 +185,8 @@ class _Tagged(CloudKind):
 
 
 class Network(declared.Network, _Tagged):
+    reader = "_read_network"
+
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_network(ident)
 
@@ -186,6 +200,8 @@ class Network(declared.Network, _Tagged):
 
 
 class Subnet(declared.Subnet, _Tagged):
+    reader = "_read_network"
+
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_subnet(ident)
 
@@ -200,6 +216,8 @@ class Subnet(declared.Subnet, _Tagged):
 
 
 class Router(declared.Router, _Tagged):
+    reader = "_read_network"
+
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_router(ident)
 
@@ -227,6 +245,8 @@ class Router(declared.Router, _Tagged):
 
 
 class RouterInterface(declared.RouterInterface, CloudKind):
+    reader = "_read_network"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         router, _, subnet = r.name.partition(":")
         ex.conn.network.add_interface_to_router(
@@ -240,6 +260,8 @@ class RouterInterface(declared.RouterInterface, CloudKind):
 
 
 class SecurityGroup(declared.SecurityGroup, _Tagged):
+    reader = "_read_network"
+
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_security_group(ident)
 
@@ -261,6 +283,8 @@ class SecurityGroup(declared.SecurityGroup, _Tagged):
 
 
 class SecurityGroupRule(declared.SecurityGroupRule, CloudKind):
+    reader = "_read_rule"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         rule = ex.conn.network.create_security_group_rule(
             security_group_id=ex.id_of(r.tenant, "security_group", r.parent or ""),
@@ -296,6 +320,8 @@ def _gone(find: Any, ident: str) -> Any:
 
 
 class Server(declared.Server, CloudKind):
+    reader = "_read_compute"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
         conn = ex.scoped(r.tenant)
@@ -338,6 +364,8 @@ class Server(declared.Server, CloudKind):
 
 
 class Volume(declared.Volume, CloudKind):
+    reader = "_read_compute"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
         attrs: dict[str, Any] = {}
@@ -373,6 +401,8 @@ class Volume(declared.Volume, CloudKind):
 
 
 class VolumeAttachment(declared.VolumeAttachment, CloudKind):
+    reader = "_read_compute"
+
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         volume, _, server = r.name.partition(":")
         vid = ex.id_of(r.tenant, "volume", volume)

@@ -9,8 +9,7 @@ and destroy's all follow from ``needs``; nothing lists the kinds by hand elsewhe
 
 This is the pure core's half: the operations that carry a kind out on OpenStack (create, update,
 delete, waits) are the class of the same name in ``govcloud/cloud/kinds.py``, which subclasses
-the one here; the cloud's answer becomes a ``Resource`` in ``govcloud/cloud/read.py`` (the
-function named by ``reader``).
+the one here and names the function of ``govcloud/cloud/read.py`` that reads the kind.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ class Kind:
     fields: ClassVar[tuple[str, ...]] = ()  # what a Resource of the kind carries and plan compares
     fixed: ClassVar[Mapping[str, str]] = {}  # field -> why changing it means replace
     cost_s: ClassVar[float] = 0.1  # rough seconds a create takes on a busy cloud (apply's order)
-    reader: ClassVar[str] = ""  # the function of govcloud/cloud/read.py that reads the kind
 
     def replace_reasons(self, changes: Iterable[Change]) -> list[str]:
         """Why these changes cannot be made in place (empty: update in place)."""
@@ -39,34 +37,35 @@ class Kind:
 
 
 class Project(Kind):
+    """The tenant: everything else needs it, and it goes last (with its ``default`` group)."""
+
     name = "project"
     needs = ()
     fields = ("description", "tags")
-    reader = "read_cloud"
 
 
 class Quota(Kind):
+    """The project's quotas: set before servers and volumes, removed only with the project."""
+
     name = "quota"
     fields = tuple(SPEC_SCHEMAS["ResourceRequest"]["properties"]["quotas"]["properties"])
-    reader = "_read_quota"
 
 
 class User(Kind):
     name = "user"
     fields = ("email",)
     cost_s = 0.3
-    reader = "_read_identity"
 
 
 class RoleAssignment(Kind):
+    """A user's role in the project, named ``user:role``."""
+
     name = "role_assignment"
     needs = ("project", "user")
-    reader = "_read_identity"
 
 
 class Network(Kind):
     name = "network"
-    reader = "_read_network"
 
 
 class Subnet(Kind):
@@ -74,34 +73,34 @@ class Subnet(Kind):
     needs = ("project", "network")
     fields = ("cidr",)
     fixed = {"cidr": "a subnet's CIDR cannot change"}
-    reader = "_read_network"
 
 
 class Router(Kind):
     name = "router"
     fields = ("external_gateway",)
     cost_s = 0.5
-    reader = "_read_network"
 
 
 class RouterInterface(Kind):
+    """The router's port on a subnet, named ``router:subnet``: the subnet and the router can
+    only be deleted once it is gone."""
+
     name = "router_interface"
     needs = ("project", "router", "subnet")
     cost_s = 0.5
-    reader = "_read_network"
 
 
 class SecurityGroup(Kind):
     name = "security_group"
     fields = ("description",)
-    reader = "_read_network"
 
 
 class SecurityGroupRule(Kind):
+    """Named by its content (rules have no names in OpenStack, and no update)."""
+
     name = "sg_rule"
     needs = ("project", "security_group")
     fields = ("direction", "protocol", "port_min", "port_max", "remote")
-    reader = "_read_rule"
 
 
 class Server(Kind):
@@ -112,7 +111,6 @@ class Server(Kind):
              "image": "a server's image is fixed at boot (rebuild = replace)",
              "network": "the server's network is fixed at boot"}
     cost_s = 20.0
-    reader = "_read_compute"
 
 
 class Volume(Kind):
@@ -121,7 +119,6 @@ class Volume(Kind):
     fields = ("size_gb", "encrypted")
     fixed = {"encrypted": "encryption is a volume type, fixed at creation"}
     cost_s = 4.0
-    reader = "_read_compute"
 
     def replace_reasons(self, changes: Iterable[Change]) -> list[str]:
         changes = list(changes)
@@ -133,10 +130,11 @@ class Volume(Kind):
 
 
 class VolumeAttachment(Kind):
+    """A volume on a server, named ``volume:server``."""
+
     name = "volume_attachment"
     needs = ("project", "volume", "server")
     cost_s = 4.0
-    reader = "_read_compute"
 
 
 class UnknownKind(LookupError):

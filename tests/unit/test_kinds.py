@@ -78,8 +78,8 @@ def test_creation_order_follows_the_needs():
 
 
 def test_each_kind_names_the_reader_of_cloud_read():
-    for name, kind in declared.KINDS.items():
-        assert callable(getattr(read, kind.reader, None)), (name, kind.reader)
+    for name, ops in cloud_kinds.OPERATIONS.items():
+        assert callable(getattr(read, ops.reader, None)), (name, ops.reader)
 
 
 def test_the_requests_yield_declared_kinds_with_declared_fields_only():
