@@ -8,17 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from govcloud.provision.desired import KINDS_ORDER, Resource
-
-# Fields OpenStack cannot change on a live resource: a change means replace (and we say why).
-IMMUTABLE: dict[str, dict[str, str]] = {
-    "subnet": {"cidr": "a subnet's CIDR cannot change"},
-    "server": {"flavor": "resizing is not done in place by govcloud",
-               "image": "a server's image is fixed at boot (rebuild = replace)",
-               "network": "the server's network is fixed at boot"},
-    "volume": {"encrypted": "encryption is a volume type, fixed at creation"},
-}
-
+from govcloud.provision.desired import Resource
+from govcloud.provision.kinds import RANK, kind
 
 OWNER_FIELD = "govcloud:request"
 
@@ -82,8 +73,9 @@ def fingerprint(actual: Iterable[Resource]) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
-def _order(kind: str) -> int:
-    return KINDS_ORDER.index(kind)
+def _order(name: str) -> int:
+    """Creation rank: the order follows the kinds' declared needs (provision/kinds.py)."""
+    return RANK[kind(name).name]
 
 
 def diff(desired: Iterable[Resource], actual: Iterable[Resource],
@@ -120,12 +112,7 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
         if not changes:
             unchanged += 1
             continue
-        fixed = IMMUTABLE.get(resource.kind, {})
-        blocking = [fixed[f] for f, _, _ in changes if f in fixed]
-        if resource.kind == "volume":
-            size = next((c for c in changes if c[0] == "size_gb"), None)
-            if size is not None and (size[1] or 0) > size[2]:
-                blocking.append("a volume cannot shrink")
+        blocking = kind(resource.kind).replace_reasons(changes)
         op = "replace" if blocking else "update"
         forward.append(Action(op, resource, tuple(changes), "; ".join(blocking)))
     groups = managed_groups(desired, actual, managed)

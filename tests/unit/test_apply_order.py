@@ -8,11 +8,14 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from govcloud.cloud.apply import NEEDS, Executor, Options
+from govcloud.cloud.apply import Executor, Options
 from govcloud.cloud.read import Snapshot
 from govcloud.errors import CloudError
-from govcloud.provision.desired import KINDS_ORDER, Resource
+from govcloud.provision.desired import Resource
+from govcloud.provision.kinds import KINDS, KINDS_ORDER
 from govcloud.provision.plan import Action, Plan
+
+NEEDS = {name: kind.needs for name, kind in KINDS.items()}
 
 TENANT_KINDS = [("project", ""), ("quota", "t"), ("user", "t-ops"), ("role_assignment",
                 "t-ops:member"), ("network", "net"), ("subnet", "net-sub"), ("router", "r"),
@@ -32,11 +35,14 @@ class _Recorder(Executor):
     """Makes no cloud call: records when each action starts and ends. Servers boot for a
     while (polled through the executor's own wait, as real ones are); the rest is quick."""
 
-    def __init__(self, workers: int, boot_s: float, fail: set[tuple[str, str]]) -> None:
+    def __init__(self, workers: int, boot_s: float, fail: set[tuple[str, str]],
+                 slow: dict[str, float] | None = None) -> None:
         super().__init__(NS(conn=None, name="fake"), Snapshot(), Options(workers=workers))
         self.boot_s = boot_s
+        self.slow = slow or {}  # tenant -> seconds its servers take instead of boot_s
         self.fail = fail
         self.times: dict[tuple[str, str, str], tuple[float, float]] = {}
+        self.log: list[tuple[str, tuple[str, str, str], float, float]] = []  # op, key, start, end
         self.calling = 0  # actions in an API call now, as opposed to waiting for a status
         self.most = 0
         self.guard = threading.Lock()
@@ -54,14 +60,15 @@ class _Recorder(Executor):
         start = time.monotonic()
         self._call()
         if r.kind == "server":
-            up = start + self.boot_s
-            self._wait(f"server {r.name}", r.tenant,
+            up = start + self.slow.get(r.tenant, self.boot_s)
+            self.wait(f"server {r.name}", r.tenant,
                        lambda: "ACTIVE" if time.monotonic() >= up else "BUILD", {"active"}, set())
             self._call()
         with self.guard:
             self.times[r.key] = (start, time.monotonic())
+            self.log.append((action.op, r.key, start, self.times[r.key][1]))
         if (r.tenant, r.kind) in self.fail:
-            raise CloudError(f"tenant {r.tenant}: {r.kind} {r.name}: create: boom")
+            raise CloudError(f"tenant {r.tenant}: {r.kind} {r.name}: {action.op}: boom")
 
 
 def test_needs_cover_every_kind_and_only_point_backwards():
