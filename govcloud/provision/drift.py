@@ -1,7 +1,7 @@
 """Drift: where the cloud differs from the requests, read off a plan (pure).
 
 Every action of the plan is a difference (``create`` = missing, ``update``/``replace`` =
-changed, ``delete`` = not requested any more, or unmanaged); resources in the
+changed, ``delete`` = not requested any more, an extra copy, or unmanaged); resources in the
 managed projects that govcloud did not create and the plan leaves alone are unmanaged too.
 """
 
@@ -25,7 +25,7 @@ UNMANAGED_REASON = "in a managed project but not created by govcloud"
 @dataclass(frozen=True)
 class DriftRow:
     cloud: str
-    status: str  # missing | changed | not requested | unmanaged
+    status: str  # missing | changed | not requested | duplicate | unmanaged
     kind: str
     name: str
     tenant: str
@@ -42,8 +42,12 @@ class DriftRow:
 
 
 def _status(action: Action) -> str:
+    from govcloud.provision.plan import is_copy
+
     if action.op != "delete":
         return STATUS_OF_OP[action.op]
+    if is_copy(action):
+        return "duplicate"
     return "not requested" if action.resource.request else "unmanaged"
 
 

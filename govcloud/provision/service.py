@@ -293,7 +293,7 @@ class ProvisionService:
     @staticmethod
     def _diff(planned: Planned, snap: Snapshot) -> Plan:
         return diff([] if planned.destroy else list(planned.desired), snap.resources,
-                    planned.target.ids, snap.broken, prune=planned.prune)
+                    planned.target.ids, snap.broken, prune=planned.prune, copies=snap.copies)
 
     def gate_planned(self, planned: Sequence[Planned], validated: Validated, policy_set: Any,
                      fail_on: str) -> list[Refusal]:
@@ -353,7 +353,7 @@ class ProvisionService:
         """Carry out the plan, under the cloud's lock. When an API drops a connection mid-call
         (a write cannot simply be sent again: it may have been done), read the cloud again,
         plan again and go on, as a re-run would: what the dropped call made is found by name
-        and adopted."""
+        and adopted, and an extra copy it left is deleted (``plan.DUPLICATE``)."""
         from govcloud.cloud.apply import Outcome
 
         options = options or ExecuteOptions()

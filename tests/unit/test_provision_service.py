@@ -1,5 +1,6 @@
 """The provisioning service on fake clouds: targets, planning, the resume loop, the cloud lock,
-and destroy's guard. The commands' own tests (options, output, exit codes) are in
+destroy's guard, and two resources of one managed name (a duplicate router) set apart and
+deleted. The commands' own tests (options, output, exit codes) are in
 test_provision_cli.py."""
 
 from __future__ import annotations
@@ -8,10 +9,13 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from govcloud.cloud.read import Snapshot
+from govcloud.cloud.apply import Executor, Options
+from govcloud.cloud.copies import copy_name
+from govcloud.cloud.read import Snapshot, read_cloud
 from govcloud.errors import CloudError, InputError
 from govcloud.provision.desired import Resource, _fields
-from govcloud.provision.plan import Plan, diff
+from govcloud.provision.drift import drift_rows, render_drift
+from govcloud.provision.plan import DUPLICATE, Plan, diff, is_copy, render_plan
 from govcloud.provision.service import Planned, ProvisionService, Target
 from tests.unit.fake_provision import FakeProvision
 from tests.unit.helpers import BASE, REQUEST, FakeCloud, load_texts
@@ -187,3 +191,131 @@ def test_one_apply_per_cloud_at_a_time(tmp_path):
             pass
     assert (tmp_path / "locks" / "fake.lock").exists()
     assert service.execute(_planned(_resources())).rounds == 1
+
+
+# ---------------------------------------------------------------- two routers of one name
+
+
+class _ListCloud:
+    """``Cloud.list`` answered from plain JSON lists, as neutron and keystone send them."""
+
+    def __init__(self, lists):
+        self.lists, self.user_id, self.name = lists, "me", "fake"
+        self.conn = None
+
+    def list(self, service, path, key, *, params=None, microversion=None):
+        return self.lists.get(key, [])
+
+
+def _router(ident, created, gateway=True, tags=("govcloud:request=REQ-1",)):
+    return {"id": ident, "name": "t0-router", "project_id": "p0", "tags": list(tags),
+            "created_at": created,
+            "external_gateway_info": {"network_id": "ext"} if gateway else None}
+
+
+def _cloud_with(routers, interface_on=None):
+    tag = ["govcloud:request=REQ-1"]
+    ports = [] if interface_on is None else [
+        {"id": "port-1", "project_id": "p0", "device_owner": "network:router_interface",
+         "device_id": interface_on, "network_id": "n0",
+         "fixed_ips": [{"subnet_id": "s0", "ip_address": "10.1.0.1"}]}]
+    return _ListCloud({
+        "projects": [{"id": "p0", "name": "t0", "tags": tag, "description": ""}],
+        "networks": [{"id": "n0", "name": "t0-app", "project_id": "p0", "tags": tag}],
+        "subnets": [{"id": "s0", "name": "t0-app-subnet", "project_id": "p0", "tags": tag,
+                     "cidr": "10.1.0.0/24", "network_id": "n0"}],
+        "routers": routers, "ports": ports})
+
+
+def _read_and_plan(cloud):
+    snap = read_cloud(cloud, _resources(), {REQUEST_ID})
+    plan = diff(_resources(), snap.resources, {REQUEST_ID}, snap.broken, copies=snap.copies)
+    return snap, plan
+
+
+def test_two_routers_of_one_name_keep_the_one_in_use_and_delete_the_other():
+    # r-new was made by a re-run that did not see r-old and holds the interface: kept.
+    cloud = _cloud_with([_router("r-old", "2026-12-01T10:00:00Z", gateway=False, tags=()),
+                         _router("r-new", "2026-12-01T10:00:09Z")], interface_on="r-new")
+    snap, plan = _read_and_plan(cloud)
+    assert snap.ids[("t0", "router", "t0-router")] == "r-new"
+    copy = copy_name("t0-router", "r-old")
+    assert snap.ids[("t0", "router", copy)] == "r-old"
+    assert [(a.op, a.resource.kind, a.resource.name) for a in plan.actions] == [
+        ("delete", "router", copy)]
+    action = plan.actions[0]
+    assert is_copy(action) and action.reason == f"{DUPLICATE}; kept r-new (in use)"
+    assert f'- router "{copy}" (tenant t0, )  # {DUPLICATE}; kept r-new (in use)' in (
+        render_plan(plan))
+
+
+def test_without_one_in_use_the_oldest_is_kept_whatever_the_order_read():
+    older, newer = _router("r-a", "2026-12-01T10:00:01Z"), _router("r-b", "2026-12-01T10:00:05Z")
+    for routers in ([newer, older], [older, newer]):
+        snap, plan = _read_and_plan(_cloud_with(routers))
+        assert snap.ids[("t0", "router", "t0-router")] == "r-a"
+        ops = [(a.op, a.resource.name, a.reason) for a in plan.actions]
+        assert ("delete", copy_name("t0-router", "r-b"), f"{DUPLICATE}; kept r-a (the oldest)"
+                ) in ops
+        assert not [op for op in ops if op[0] == "create" and op[1] == "t0-router"]
+
+
+def test_routers_of_one_name_owned_by_different_requests_are_left_alone():
+    other = _router("r-x", "2026-12-01T10:00:05Z", tags=("govcloud:request=REQ-OTHER",))
+    snap, plan = _read_and_plan(_cloud_with([_router("r-a", "2026-12-01T10:00:01Z"), other]))
+    assert not snap.copies
+    assert not [a for a in plan.actions if a.op == "delete"]
+
+
+def test_an_unmanaged_name_twice_is_not_deleted():
+    hand = [{"id": f"h{i}", "name": "by-hand", "project_id": "p0", "tags": [],
+             "created_at": f"2026-12-01T10:00:0{i}Z", "external_gateway_info": None}
+            for i in (1, 2)]
+    snap, plan = _read_and_plan(_cloud_with([_router("r-a", "2026-12-01T10:00:01Z"), *hand]))
+    assert len(snap.copies) == 1  # set apart, but no managed name: left to --prune
+    assert not [a for a in plan.actions if a.op == "delete"]
+
+
+def test_drift_shows_the_extra_copy_and_apply_deletes_it_by_its_own_id():
+    cloud = _cloud_with([_router("r-old", "2026-12-01T10:00:00Z"),
+                         _router("r-new", "2026-12-01T10:00:09Z")], interface_on="r-new")
+    snap, plan = _read_and_plan(cloud)
+    planned = Planned(_target(), cloud, tuple(_resources()), snap, plan)
+    rows = drift_rows(planned)
+    assert [(r.status, r.kind, r.name) for r in rows] == [
+        ("duplicate", "router", copy_name("t0-router", "r-old"))]
+    assert render_drift(rows).endswith("Drift: 1 duplicate.")
+    deleted = []
+    conn = NS(network=NS(delete_router=lambda rid, ignore_missing: deleted.append(rid)))
+    executor = Executor(NS(conn=conn, name="fake"), snap, Options(workers=1))
+    executor.run(plan)
+    assert deleted == ["r-old"]
+
+
+def test_a_duplicate_security_group_goes_with_its_rules():
+    tag = ["govcloud:request=REQ-1"]
+
+    def group(ident, created, rules):
+        return {"id": ident, "name": "web", "project_id": "p0", "tags": tag, "description": "",
+                "created_at": created, "security_group_rules": [
+                    {"id": f"{ident}-{port}", "direction": "ingress", "protocol": "tcp",
+                     "remote_ip_prefix": "10.0.0.0/8", "remote_group_id": None,
+                     "description": "govcloud:request=REQ-1", "port_range_min": port,
+                     "port_range_max": port} for port in rules]}
+
+    cloud = _ListCloud({
+        "projects": [{"id": "p0", "name": "t0", "tags": tag, "description": ""}],
+        "security_groups": [group("g-old", "2026-12-01T10:00:00Z", [443]),
+                            group("g-new", "2026-12-01T10:00:09Z", [443, 8443])]})
+    desired = [Resource("project", "t0", "t0", REQUEST_ID),
+               Resource("security_group", "web", "t0", REQUEST_ID,
+                        _fields({"description": ""}), "t0"),
+               Resource("sg_rule", "web:ingress:tcp:443-443:10.0.0.0/8", "t0", REQUEST_ID,
+                        _fields({"direction": "ingress", "protocol": "tcp", "port_min": 443,
+                                 "port_max": 443, "remote": "10.0.0.0/8"}), "web")]
+    snap = read_cloud(cloud, desired, {REQUEST_ID})
+    plan = diff(desired, snap.resources, {REQUEST_ID}, copies=snap.copies)
+    assert snap.ids[("t0", "security_group", "web")] == "g-old"
+    assert snap.ids[("t0", "sg_rule", "web:ingress:tcp:443-443:10.0.0.0/8")] == "g-old-443"
+    assert [(a.op, a.resource.kind, a.resource.name) for a in plan.actions] == [
+        ("delete", "security_group", copy_name("web", "g-new"))]
