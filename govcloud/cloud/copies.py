@@ -65,7 +65,12 @@ def set_apart(snap: Any, used: set[str], created: Mapping[str, str],
     kept_ids: dict[Key, str] = {}
     for key in sorted(snap.clashes, key=lambda k: KINDS_ORDER.index(k[1])):
         first = next(r for r in snap.resources if r.key == key)
-        candidates = [(first, snap.ids[key], snap.extra.get(key, {})), *snap.clashes[key]]
+        candidates = [(first, snap.ids[key], snap.extra.get(key, {}))]
+        for clash in snap.clashes[key]:  # one object seen twice (a port's two addresses) is one
+            if clash[1] not in {c[1] for c in candidates}:
+                candidates.append(clash)
+        if len(candidates) == 1:
+            continue
         if len({r.request for r, _, _ in candidates} - {""}) > 1:
             continue  # owned by different requests: a conflict for a person, not a copy
         keep = min(candidates, key=lambda c: _rank(c[0], c[1], used, created, parent, kept_ids,
@@ -79,7 +84,7 @@ def set_apart(snap: Any, used: set[str], created: Mapping[str, str],
                 snap.extra[key] = keep[2]
         why = "in use" if keep[1] in used else "the oldest"
         for resource, ident, extra in candidates:
-            if resource is keep[0] and ident == keep[1]:
+            if ident == keep[1]:
                 continue
             copy = dataclasses.replace(resource, name=copy_name(resource.name, ident))
             snap.add(copy, ident, **extra)

@@ -319,3 +319,11 @@ def test_a_duplicate_security_group_goes_with_its_rules():
     assert snap.ids[("t0", "sg_rule", "web:ingress:tcp:443-443:10.0.0.0/8")] == "g-old-443"
     assert [(a.op, a.resource.kind, a.resource.name) for a in plan.actions] == [
         ("delete", "security_group", copy_name("web", "g-new"))]
+
+
+def test_one_port_read_twice_is_not_a_copy():
+    cloud = _cloud_with([_router("r-a", "2026-12-01T10:00:01Z")], interface_on="r-a")
+    port = cloud.lists["ports"][0]
+    port["fixed_ips"].append({"subnet_id": "s0", "ip_address": "10.1.0.2"})  # two addresses
+    snap, plan = _read_and_plan(cloud)
+    assert not snap.copies and plan.empty
