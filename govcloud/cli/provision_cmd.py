@@ -8,10 +8,12 @@ clock) as typer's context object: ``CliRunner().invoke(app, args, obj=service)``
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,52 @@ PruneOpt = typer.Option(False, "--prune", help="Also delete what govcloud did no
                         "managed projects (the plan lists each first; drift reports them).")
 VolTypeOpt = typer.Option("encrypted", "--encrypted-volume-type",
                           help="Volume type used for `encrypted: true` volumes.")
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The options plan, apply, drift and destroy have in common, as one value."""
+
+    ctx: typer.Context
+    paths: list[Path]
+    os_cloud: str | None
+    inventory: Path | None
+    policies: Path | None = None
+    fail_on: str = "high"
+    prune: bool = False
+
+
+# name -> (type, typer declaration) of each option in Shared
+SHARED_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "paths": (list[Path], PathsArg), "os_cloud": (str, CloudOpt),
+    "inventory": (Path, InventoryOpt), "policies": (Path, PoliciesOpt),
+    "fail_on": (str, FailOnOpt), "prune": (bool, PruneOpt),
+}
+
+
+def shared_options(*order: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declare a command's options once: ``order`` names them as ``--help`` lists them, the
+    shared ones (SHARED_OPTIONS) among the function's own; the function gets the shared ones
+    as ``opts: Shared``."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(fn, eval_str=True).parameters
+        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        params = [inspect.Parameter("ctx", keyword, annotation=typer.Context)]
+        for name in order:
+            kind, default = SHARED_OPTIONS.get(name) or (own[name].annotation, own[name].default)
+            params.append(inspect.Parameter(name, keyword, default=default, annotation=kind))
+        shared = [n for n in order if n in SHARED_OPTIONS]
+
+        @functools.wraps(fn)
+        def wrapper(ctx: typer.Context, **options: Any) -> None:
+            opts = Shared(ctx, **{n: options.pop(n) for n in shared})
+            fn(opts, **options)
+
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
 # ---------------------------------------------------------------- the service and its output
@@ -189,11 +237,11 @@ def _plan_all(service: ProvisionService, validated: Validated, targets: Sequence
     return planned
 
 
-def _load_and_plan(service: ProvisionService, paths: list[Path], inventory: Path | None,
-                   os_cloud: str | None, **how: bool) -> tuple[Validated, list[Planned]]:
+def _load_and_plan(service: ProvisionService, opts: Shared,
+                   **how: bool) -> tuple[Validated, list[Planned]]:
     """drift and destroy: the requests (no gate) and each of their clouds planned."""
-    validated = _load(paths, inventory)
-    targets = service.targets(validated, requests_of(validated), os_cloud)
+    validated = _load(opts.paths, opts.inventory)
+    targets = service.targets(validated, requests_of(validated), opts.os_cloud)
     return validated, _plan_all(service, validated, targets, **how)
 
 
@@ -264,27 +312,19 @@ def _confirm(yes: bool, what: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     @command
-    def plan(
-        ctx: typer.Context,
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        fmt: str = OutOpt,
-        out: Path = OutFileOpt,
-        refresh: bool = RefreshOpt,
-        policies: Path = PoliciesOpt,
-        fail_on: str = FailOnOpt,
-        inventory: Path = InventoryOpt,
-        prune: bool = PruneOpt,
-    ) -> None:
+    @shared_options("paths", "os_cloud", "fmt", "out", "refresh", "policies", "fail_on",
+                    "inventory", "prune")
+    def plan(opts: Shared, fmt: str = OutOpt, out: Path = OutFileOpt,
+             refresh: bool = RefreshOpt) -> None:
         """What apply would create, change or delete on OpenStack for the requests."""
-        fail_on = check_fail_on(fail_on)
-        with _service(ctx) as service:
-            validated = _load(paths, inventory)
-            requests, policy_set, _ = _gate(service, validated, policies, fail_on, "plan",
-                                            paths, inventory)
+        fail_on, paths = check_fail_on(opts.fail_on), opts.paths
+        with _service(opts.ctx) as service:
+            validated = _load(paths, opts.inventory)
+            requests, policy_set, _ = _gate(service, validated, opts.policies, fail_on, "plan",
+                                            paths, opts.inventory)
             planned = _plan_all(service, validated,
-                                service.targets(validated, requests, os_cloud),
-                                refresh=refresh, prune=prune)
+                                service.targets(validated, requests, opts.os_cloud),
+                                refresh=refresh, prune=opts.prune)
             try:
                 _refuse_planned(service, planned, validated, policy_set, fail_on)
                 _show(service, planned, fmt, paths, refresh)
@@ -299,33 +339,23 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @command
-    def apply(
-        ctx: typer.Context,
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        yes: bool = YesOpt,
-        workers: int = WorkersOpt,
-        key_file: Path = KeyOpt,
-        cred_dir: Path = CredDirOpt,
-        vol_type: str = VolTypeOpt,
-        skip_approvals: bool = SkipApprovalsOpt,
-        policies: Path = PoliciesOpt,
-        fail_on: str = FailOnOpt,
-        inventory: Path = InventoryOpt,
-        prune: bool = PruneOpt,
-    ) -> None:
+    @shared_options("paths", "os_cloud", "yes", "workers", "key_file", "cred_dir", "vol_type",
+                    "skip_approvals", "policies", "fail_on", "inventory", "prune")
+    def apply(opts: Shared, yes: bool = YesOpt, workers: int = WorkersOpt,
+              key_file: Path = KeyOpt, cred_dir: Path = CredDirOpt, vol_type: str = VolTypeOpt,
+              skip_approvals: bool = SkipApprovalsOpt) -> None:
         """Make the cloud match the requests (idempotent; re-run after a failure to resume)."""
-        fail_on = check_fail_on(fail_on)
-        doc_paths, saved = split_plan_file(paths)
-        with _service(ctx) as service:
+        fail_on, inventory, prune = check_fail_on(opts.fail_on), opts.inventory, opts.prune
+        doc_paths, saved = split_plan_file(opts.paths)
+        with _service(opts.ctx) as service:
             validated = _load(doc_paths, inventory)
-            requests, policy_set, gate = _gate(service, validated, policies, fail_on, "apply",
-                                               doc_paths, inventory)
+            requests, policy_set, gate = _gate(service, validated, opts.policies, fail_on,
+                                               "apply", doc_paths, inventory)
             refresh = saved.refresh if saved is not None else True
             if saved is not None:
                 saved.check_prune(prune)
                 prune = saved.prune
-            targets = service.targets(validated, requests, os_cloud)
+            targets = service.targets(validated, requests, opts.os_cloud)
             _check_approvals(service, targets, validated, policy_set, skip_approvals,
                              doc_paths, inventory)
             planned = _plan_all(service, validated, targets, refresh=refresh, prune=prune)
@@ -338,16 +368,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @command
-    def drift(
-        ctx: typer.Context,
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        fmt: str = OutOpt,
-        inventory: Path = InventoryOpt,
-    ) -> None:
+    @shared_options("paths", "os_cloud", "fmt", "inventory")
+    def drift(opts: Shared, fmt: str = OutOpt) -> None:
         """Managed resources that differ from their request, and unmanaged ones (exit 1)."""
-        with _service(ctx) as service:
-            _, planned = _load_and_plan(service, paths, inventory, os_cloud, refresh=True)
+        with _service(opts.ctx) as service:
+            _, planned = _load_and_plan(service, opts, refresh=True)
             try:
                 rows = [row for p in planned for row in drift_rows(p)]
             finally:
@@ -356,24 +381,18 @@ def register(app: typer.Typer) -> None:
             emit(json.dumps(drift_document(rows), indent=2, ensure_ascii=False), None)
         else:
             emit(render_drift(rows), None)
-        record("drift", paths, {"drift": len(rows)})
+        record("drift", opts.paths, {"drift": len(rows)})
         if rows:
             raise typer.Exit(EXIT_FINDINGS)
 
     @app.command()
     @command
-    def destroy(
-        ctx: typer.Context,
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        yes: bool = YesOpt,
-        workers: int = WorkersOpt,
-        inventory: Path = InventoryOpt,
-    ) -> None:
+    @shared_options("paths", "os_cloud", "yes", "workers", "inventory")
+    def destroy(opts: Shared, yes: bool = YesOpt, workers: int = WorkersOpt) -> None:
         """Remove what the requests created, in reverse order, and only that."""
-        with _service(ctx) as service:
-            _, planned = _load_and_plan(service, paths, inventory, os_cloud, refresh=False,
-                                        destroy=True)
+        paths = opts.paths
+        with _service(opts.ctx) as service:
+            _, planned = _load_and_plan(service, opts, refresh=False, destroy=True)
             try:
                 for p in planned:
                     service.check_destroyable(p)
@@ -415,12 +434,8 @@ def register(app: typer.Typer) -> None:
 
     @credentials_app.command("show")
     @command
-    def show(
-        bundle: Path = BundleArg,
-        key_file: Path = KeyOpt,
-        fmt: str = OutOpt,
-        adopt: bool = AdoptOpt,
-    ) -> None:
+    def show(bundle: Path = BundleArg, key_file: Path = KeyOpt, fmt: str = OutOpt,
+             adopt: bool = AdoptOpt) -> None:
         """Decrypt a bundle and print its users' initial passwords (to stdout only)."""
         from govcloud.provision import credentials as cred
 

@@ -239,38 +239,35 @@ def test_a_project_owned_by_someone_else_is_a_conflict():
 
 
 
+def _failing(calls, errors):
+    """A read that raises each of ``errors`` in turn, then answers."""
+    def read():
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return ["ok"]
+
+    return read
+
+
 def test_reads_are_retried_when_the_connection_drops_and_only_then():
     from keystoneauth1.exceptions import ConnectFailure
 
     from govcloud.cloud.session import retried
     from govcloud.errors import CloudError
 
-    calls = []
-
-    def flaky():
-        calls.append(1)
-        if len(calls) < 3:
-            raise ConnectFailure("Connection reset by peer")
-        return ["ok"]
-
-    assert retried("t", "servers", flaky, pause=0) == ["ok"] and len(calls) == 3
-    calls.clear()
-
-    def down():
-        calls.append(1)
-        raise ConnectFailure("Connection refused")
-
-    with pytest.raises(CloudError, match="tenant t: servers: list failed"):
-        retried("t", "servers", down, pause=0)
+    calls: list[int] = []
+    reset = ConnectFailure("Connection reset by peer")
+    assert retried("t", "servers", _failing(calls, [reset, reset]), pause=0) == ["ok"]
     assert len(calls) == 3
     calls.clear()
-
-    def refused():
-        calls.append(1)
-        raise ValueError("403 Forbidden")
-
+    with pytest.raises(CloudError, match="tenant t: servers: list failed"):
+        retried("t", "servers", _failing(calls, [ConnectFailure("Connection refused")] * 3),
+                pause=0)
+    assert len(calls) == 3
+    calls.clear()
     with pytest.raises(CloudError, match="403"):
-        retried("t", "servers", refused, pause=0)
+        retried("t", "servers", _failing(calls, [ValueError("403 Forbidden")]), pause=0)
     assert len(calls) == 1
 
 
