@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from govcloud.documents import Document
 from govcloud.errors import CloudError, InputError
 from govcloud.provision.desired import Resource, desired_state
-from govcloud.provision.plan import Action, Plan, diff, foreign_deletions
+from govcloud.provision.plan import Action, Plan, diff, foreign_deletions, is_copy
 from govcloud.validate import Validated
 
 if TYPE_CHECKING:
@@ -189,6 +189,8 @@ class ExecuteOptions:
 
 @dataclass(frozen=True)
 class ProvisionService:
+    """Plan, apply, drift and destroy for the CLI (or any caller), dependencies passed in."""
+
     connect: Callable[[str], Any] = _connect
     read: Callable[..., Snapshot] = _read
     executor: Callable[..., Executor] = _executor
@@ -374,9 +376,31 @@ class ProvisionService:
                     current = self._reread(current, exc, attempt)
                     continue
                 total.absorb(outcome)
+                if attempt > 1:
+                    self._remove_copies(current, run_options, total)
                 return Applied(planned.target, planned.plan, current.plan, total,
                                planned.cloud.counter.writes, attempt)
         raise AssertionError("unreachable: the last round returns or raises")
+
+    def _remove_copies(self, planned: Planned, run_options: Options, total: Outcome) -> None:
+        """A resumed apply may have made something twice: a dropped create that the cloud
+        carried out after the re-read did not show it. Read once more and delete such copies
+        now, rather than at the next run."""
+        try:
+            snap = self.read(planned.cloud, list(planned.desired), planned.target.ids,
+                             refresh=False)
+        except CloudError as exc:
+            self.notice(f"cloud {planned.target.cloud}: not read again after resuming "
+                        f"({exc.message}); a re-run removes any copy left")
+            return
+        plan = self._diff(planned, snap)
+        copies = tuple(a for a in plan.actions if is_copy(a))
+        if copies:
+            self.notice(f"cloud {planned.target.cloud}: the resumed apply left {len(copies)} "
+                        "second copy(ies) of a name (a create the cloud carried out although "
+                        "its connection dropped): deleting them")
+            executor = self.executor(planned.cloud, snap, run_options, self.progress)
+            total.absorb(executor.run(Plan(copies, plan.fingerprint)))
 
     def _reread(self, planned: Planned, exc: CloudError, attempt: int) -> Planned:
         cloud = planned.target.cloud

@@ -5,6 +5,7 @@ test_provision_cli.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace as NS
 
 import pytest
@@ -136,12 +137,36 @@ def test_a_dropped_connection_reads_the_cloud_again_and_resumes(tmp_path):
     applied = service.execute(_planned(desired))
     assert runs == [["project", "network", "subnet", "router", "router_interface"],
                     ["router", "router_interface"]]
-    assert fake.reads == [True]  # quotas read live, as apply does
+    assert fake.reads == [True, False]  # quotas read live, as apply does; then a last look
     assert fake.sleeps == [2.0]
     assert [a.resource.kind for a in applied.last_plan.actions] == ["router", "router_interface"]
     assert len(applied.plan.actions) == 5 and applied.rounds == 2
     assert "the connection dropped: reading the cloud again and resuming (round 2 of 3)" in (
         notices[0])
+
+
+def test_a_resumed_apply_deletes_a_copy_its_dropped_create_left(tmp_path):
+    """The dropped router create was carried out after the re-read: round 2 made a second
+    router; the last look after resuming finds it and deletes the one not in use."""
+    desired = _resources()
+    router = desired[3]
+    copy = dataclasses.replace(router, name=copy_name(router.name, "r-late"))
+    reads = iter([Snapshot(resources=desired[:3]),
+                  Snapshot(resources=[*desired, copy],
+                           copies={copy.key: (router.key, "kept r-2 (in use)")})])
+    notices: list[str] = []
+
+    def on_run(plan: Plan) -> None:
+        if len(fake.executed) == 0:
+            fake.executed.append([])
+            raise _dropped("tenant t0: router t0-router: create failed: reset")
+
+    fake = FakeProvision(state=tmp_path, on_run=on_run, snapshot=lambda: next(reads))
+    applied = fake.service.reporting(lambda _line: None, notices.append).execute(
+        _planned(desired))
+    assert fake.executed[-1] == [("delete", "router", copy.name)]
+    assert [a.op for a in applied.outcome.done][-1] == "delete"
+    assert "the resumed apply left 1 second copy(ies) of a name" in notices[-1]
 
 
 def test_other_cloud_errors_are_not_retried(tmp_path):
