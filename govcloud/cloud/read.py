@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from govcloud.cloud import copies
 from govcloud.cloud.mappers import (
     TAG_PREFIX,
     is_neutron_default,
@@ -59,7 +60,17 @@ class Snapshot:
     images: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> active image
     refreshed: bool = False
 
+    # a second resource of a name already read (key -> [(resource, id, extra)]): resolved by
+    # cloud/copies.py into ``copies`` (copy key -> (key of the one kept, why it was kept))
+    clashes: dict[tuple[str, str, str], list[tuple[Resource, str, dict[str, Any]]]] = field(
+        default_factory=dict)
+    copies: dict[tuple[str, str, str], tuple[tuple[str, str, str], str]] = field(
+        default_factory=dict)
+
     def add(self, resource: Resource, ident: str, **extra: Any) -> None:
+        if resource.key in self.ids:
+            self.clashes.setdefault(resource.key, []).append((resource, ident, extra))
+            return
         self.resources.append(resource)
         self.ids[resource.key] = ident
         if extra:
@@ -76,17 +87,19 @@ LISTS: dict[str, ListCall] = {
     "roles": ("identity", "/roles", "roles", {}, None),
     "role assignments": ("identity", "/role_assignments", "role_assignments", {}, None),
     "networks": ("network", "/networks", "networks",
-                 {"fields": ["id", "name", "project_id", "tags"]}, None),
+                 {"fields": ["id", "name", "project_id", "tags", "created_at"]}, None),
     "subnets": ("network", "/subnets", "subnets",
-                {"fields": ["id", "name", "project_id", "tags", "cidr", "network_id"]}, None),
+                {"fields": ["id", "name", "project_id", "tags", "cidr", "network_id",
+                           "created_at"]}, None),
     "routers": ("network", "/routers", "routers",
-                {"fields": ["id", "name", "project_id", "tags", "external_gateway_info"]}, None),
+                {"fields": ["id", "name", "project_id", "tags", "external_gateway_info",
+                            "created_at"]}, None),
     "ports": ("network", "/ports", "ports",
               {"fields": ["id", "project_id", "device_owner", "device_id", "fixed_ips",
                           "network_id", "security_groups"]}, None),
     "security groups": ("network", "/security-groups", "security_groups",
                         {"fields": ["id", "name", "project_id", "tags", "description",
-                                    "security_group_rules"]}, None),
+                                    "security_group_rules", "created_at"]}, None),
     "servers": ("compute", "/servers/detail", "servers", {"all_tenants": 1}, "2.47"),
     "volumes": ("block_storage", "/volumes/detail", "volumes", {"all_tenants": 1}, None),
 }
@@ -169,8 +182,10 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
     servers = mine("servers", "tenant_id")
     listed = _images(cloud, snap, bool(servers) or wants_servers)
     images = {i["id"]: i.get("name") for i in listed}
-    _read_compute(snap, servers, mine("volumes", "os-vol-tenant-attr:tenant_id"), images,
-                  name_of)
+    volumes = mine("volumes", "os-vol-tenant-attr:tenant_id")
+    _read_compute(snap, servers, volumes, images, name_of)
+    if snap.clashes:
+        copies.set_apart(snap, *copies.facts(lists, servers, volumes))
     return snap
 
 

@@ -18,6 +18,7 @@ NO_LONGER_REQUESTED = "no longer requested"
 NOT_IN_MANAGED_GROUP = ("not asked for by the request: a managed security group holds only the "
                         "rules its request asks for")
 PRUNED = "in a managed project but not created by govcloud (--prune)"
+DUPLICATE = "a second copy of a managed name in the tenant"  # the reason goes on: "; kept ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,9 @@ def _order(name: str) -> int:
 def diff(desired: Iterable[Resource], actual: Iterable[Resource],
          managed_requests: Iterable[str] | None = None,
          broken: dict[tuple[str, str, str], str] | None = None, *,
-         prune: bool = False) -> Plan:
+         prune: bool = False,
+         copies: dict[tuple[str, str, str], tuple[tuple[str, str, str], str]] | None = None,
+         ) -> Plan:
     """Creates, updates and replaces in dependency order, then deletes in reverse order.
 
     Deleted are: resources tagged with a request in ``managed_requests`` (default: the desired
@@ -90,6 +93,8 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
     ``prune``, every other resource in the managed projects that govcloud did not create.
     Otherwise untagged resources are left alone (``drift`` reports them). ``broken`` names
     existing resources that cannot be used as they are (a server in ERROR): they are replaced.
+    ``copies`` (copy key -> (key of the one kept, why)) are extra resources of one name: those
+    of a requested or managed resource are deleted (see ``govcloud/cloud/copies.py``).
     """
     broken = broken or {}
     desired = list(desired)
@@ -120,7 +125,8 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
     for current in sorted(actual, key=lambda r: (-_order(r.kind), r.tenant, r.name)):
         if current.key in want:
             continue
-        reason = _deletion_reason(current, managed, groups, prune)
+        reason = _copy_reason(current, (copies or {}).get(current.key), want, have, managed) or (
+            _deletion_reason(current, managed, groups, prune))
         if reason:
             backward.append(Action("delete", current, reason=reason))
     counts: dict[str, int] = {}
@@ -137,6 +143,22 @@ def managed_groups(desired: Iterable[Resource], actual: Iterable[Resource],
     out.update((r.tenant, r.name) for r in actual
                if r.kind == "security_group" and r.request and r.request in managed)
     return out
+
+
+def _copy_reason(current: Resource, copy: tuple[tuple[str, str, str], str] | None,
+                 want: dict[tuple[str, str, str], Resource],
+                 have: dict[tuple[str, str, str], Resource], managed: set[str]) -> str:
+    if copy is None:
+        return ""
+    kept_key, why = copy
+    kept = have.get(kept_key)
+    if kept_key in want or current.request in managed or (kept and kept.request in managed):
+        return f"{DUPLICATE}; {why}"
+    return ""
+
+
+def is_copy(action: Action) -> bool:
+    return action.op == "delete" and action.reason.startswith(DUPLICATE)
 
 
 def _deletion_reason(current: Resource, managed: set[str], groups: set[tuple[str, str]],

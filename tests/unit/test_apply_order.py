@@ -128,71 +128,7 @@ def test_a_failure_starts_nothing_new_lets_running_calls_finish_and_raises_it():
     assert ("t0", "subnet", "net-sub") not in ex.times
 
 
-# ---------------------------------------------------------------- resuming after a dropped call
-
-
-@pytest.fixture
-def key(monkeypatch, tmp_path):
-    monkeypatch.setenv("GOVCLOUD_CREDENTIALS_KEY", "00" * 16)
-    monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path))
-
-
-def _planned(plan: Plan):
-    from govcloud.cli.provision_cmd import Planned, Target
-
-    request = NS(spec={"tenant": "t0", "department": "d"}, id="REQ-t0")
-    target = Target("fake", [request])
-    return Planned(target, NS(name="fake", conn=None), [], Snapshot(), plan)
-
-
-def test_a_dropped_connection_reads_the_cloud_again_and_resumes(monkeypatch, key):
-    """The apply goes on from a fresh read and plan, as a re-run would; other errors stop it."""
-    from keystoneauth1.exceptions import ConnectFailure
-
-    import govcloud.cli.provision_cmd as cmd
-    import govcloud.cloud as cloud_pkg
-
-    first, rest = _plan(["t0"]), Plan(actions=_plan(["t0"]).actions[5:], fingerprint="")
-    runs: list[int] = []
-
-    def run(self, plan):
-        runs.append(len(plan.actions))
-        if len(runs) == 1:
-            self.outcome.done.extend(plan.actions[:5])
-            try:
-                raise ConnectFailure("Connection reset by peer")
-            except ConnectFailure as exc:
-                raise CloudError("tenant t0: router r: create failed: reset") from exc
-        self.outcome.done.extend(plan.actions)
-        return self.outcome
-
-    reads: list[bool] = []
-    monkeypatch.setattr(cmd.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(Executor, "run", run)
-    monkeypatch.setattr(cloud_pkg, "read_cloud",
-                        lambda *a, refresh: reads.append(refresh) or Snapshot())
-    monkeypatch.setattr(cmd, "diff", lambda *a, **k: rest)
-    planned = _planned(first)
-    outcome = cmd._execute(planned, None, None, "encrypted", 2, None)
-    assert runs == [len(first.actions), len(rest.actions)]
-    assert reads == [True]  # quotas read live, as apply does
-    assert planned.plan is rest
-    assert len(outcome.done) == 5 + len(rest.actions)
-
-
-def test_other_cloud_errors_are_not_retried(monkeypatch, key):
-    import govcloud.cli.provision_cmd as cmd
-
-    calls = []
-
-    def run(self, plan):
-        calls.append(1)
-        raise CloudError("tenant t0: server app-1 went to ERROR")
-
-    monkeypatch.setattr(Executor, "run", run)
-    with pytest.raises(CloudError, match="went to ERROR"):
-        cmd._execute(_planned(_plan(["t0"])), None, None, "encrypted", 2, None)
-    assert calls == [1]
+# Resuming after a dropped call (the service's loop): tests/unit/test_provision_service.py
 
 
 def test_boots_are_watched_with_two_list_calls_per_second_for_all_servers():
@@ -214,26 +150,3 @@ def test_boots_are_watched_with_two_list_calls_per_second_for_all_servers():
     boots._at -= _Boots.EVERY_S
     boots.status("s3")
     assert len(calls) == 4
-
-
-def test_when_the_cloud_cannot_be_read_again_the_first_error_is_the_one_reported(monkeypatch,
-                                                                                 key):
-    from keystoneauth1.exceptions import ConnectFailure
-
-    import govcloud.cli.provision_cmd as cmd
-    import govcloud.cloud as cloud_pkg
-
-    def run(self, plan):
-        try:
-            raise ConnectFailure("Connection refused")
-        except ConnectFailure as exc:
-            raise CloudError("tenant t0: network net: create failed: refused") from exc
-
-    def read_cloud(*a, refresh):
-        raise CloudError("tenant *: networks: list failed: refused")
-
-    monkeypatch.setattr(cmd.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(Executor, "run", run)
-    monkeypatch.setattr(cloud_pkg, "read_cloud", read_cloud)
-    with pytest.raises(CloudError, match="tenant t0: network net: create failed"):
-        cmd._execute(_planned(_plan(["t0"])), None, None, "encrypted", 2, None)

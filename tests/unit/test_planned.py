@@ -13,7 +13,7 @@ from govcloud.cli.app import app
 from govcloud.cloud.mappers import normalize_rule
 from govcloud.cloud.read import Snapshot
 from govcloud.policy import load_policies
-from govcloud.provision import desired_state, diff
+from govcloud.provision import desired_state
 from govcloud.provision.desired import _fields
 from govcloud.provision.planned import check_planned, planned_documents
 from govcloud.validate import schema_errors
@@ -27,6 +27,7 @@ from tests.unit.helpers import (
     write,
     yaml_doc,
 )
+from tests.unit.fake_provision import FakeProvision
 
 TODAY = dt.date(2026, 12, 1)
 KYLIN = {"id": "img-k", "name": "kylin-v10-sp3", "status": "active", "checksum": "c0ffee",
@@ -210,24 +211,13 @@ def test_a_cloud_document_among_the_files_does_not_hide_the_planned_one(tmp_path
 
 @pytest.fixture
 def planned_offline(monkeypatch):
-    """plan/apply with the cloud read replaced by an empty cloud holding IMAGES; any write
-    would fail the test."""
-    import govcloud.cli.provision_cmd as cmd
-
-    def plan_one(target, validated, *, refresh, destroy=False, prune=False):
-        desired = desired_state(validated.catalog, target.requests)
-        snap = Snapshot(images=dict(IMAGES))
-        return cmd.Planned(target, FakeCloud(), desired, snap,
-                           diff(desired, [], target.ids, prune=prune), prune)
-
-    def no_write(*args, **kwargs):
+    """plan/apply on an empty fake cloud holding IMAGES; any write would fail the test."""
+    def no_write(plan):
         raise AssertionError("apply wrote to the cloud")
 
-    monkeypatch.setattr(cmd, "_plan_one", plan_one)
-    monkeypatch.setattr(policy_pkg, "load_policies", policies_once)
-    monkeypatch.setattr(cmd, "_execute", no_write)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
     monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: not about approvals
+    return FakeProvision(images=IMAGES, on_run=no_write)
 
 
 def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, planned_offline,
@@ -239,7 +229,8 @@ def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, pl
     validated, _ = _setup(tmp_path, REQUEST)
     for command in (["plan"], ["apply", "--yes"]):
         result = CliRunner().invoke(app, [*command, str(tmp_path / "req.yaml"),
-                                          "--inventory", str(tmp_path / "inv")])
+                                          "--inventory", str(tmp_path / "inv")],
+                                    obj=planned_offline.service)
         assert result.exit_code == 1, result.output
         assert "GC-IMG-001" in result.output
         assert "tenant health-epi: server 'app-1'" in result.output
@@ -248,6 +239,7 @@ def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, pl
     clean = tmp_path / "clean"
     load_texts(clean, inv__base=BASE, req=REQUEST)
     result = CliRunner().invoke(app, ["plan", str(clean / "req.yaml"), "--inventory",
-                                      str(clean / "inv"), "-o", "json"])
+                                      str(clean / "inv"), "-o", "json"],
+                                obj=planned_offline.service)
     assert result.exit_code == 0, result.output
     assert '"prune": false' in result.stdout
