@@ -8,26 +8,22 @@ import datetime as dt
 import pytest
 from typer.testing import CliRunner
 
-import govcloud.policy as policy_pkg
 from govcloud.cli.app import app
 from govcloud.cloud.mappers import normalize_rule
-from govcloud.cloud.read import Snapshot
 from govcloud.policy import load_policies
 from govcloud.provision import desired_state
 from govcloud.provision.desired import _fields
 from govcloud.provision.planned import check_planned, planned_documents
 from govcloud.validate import schema_errors
+from tests.unit.fake_provision import FakeProvision
 from tests.unit.helpers import (
     BASE,
     REQUEST,
-    FakeCloud,
     load_texts,
-    policies_once,
     with_rules,
     write,
     yaml_doc,
 )
-from tests.unit.fake_provision import FakeProvision
 
 TODAY = dt.date(2026, 12, 1)
 KYLIN = {"id": "img-k", "name": "kylin-v10-sp3", "status": "active", "checksum": "c0ffee",
