@@ -270,10 +270,15 @@ def audit(
     cloud = os_cloud or os.environ.get("OS_CLOUD") or None
     snapshot = None
     if cloud:
-        from govcloud.audit.live import connect, read_cloud
+        from govcloud.cloud import connect
+        from govcloud.cloud.live import read_live
 
         note(_("audit: reading cloud '{cloud}'").format(cloud=cloud))
-        snapshot = read_cloud(connect(cloud), cloud)
+        live = connect(cloud)
+        try:
+            snapshot = read_live(live)
+        finally:
+            live.close()
         note(_("audit: {calls} API calls, ").format(calls=snapshot.calls)
              + ", ".join(f"{k} {v}" for k, v in sorted(snapshot.counts.items())))
     latest = controls = None

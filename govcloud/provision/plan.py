@@ -8,25 +8,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from govcloud.provision.desired import KINDS_ORDER, Resource
-
-# Fields OpenStack cannot change on a live resource: a change means replace (and we say why).
-IMMUTABLE: dict[str, dict[str, str]] = {
-    "subnet": {"cidr": "a subnet's CIDR cannot change"},
-    "server": {"flavor": "resizing is not done in place by govcloud",
-               "image": "a server's image is fixed at boot (rebuild = replace)",
-               "network": "the server's network is fixed at boot"},
-    "volume": {"encrypted": "encryption is a volume type, fixed at creation"},
-}
-
+from govcloud.i18n import N_, _
+from govcloud.provision.desired import Resource
+from govcloud.provision.kinds import RANK, kind
 
 OWNER_FIELD = "govcloud:request"
 
 # Why a resource is deleted (the plan shows it; apply lists the last two before it deletes).
-NO_LONGER_REQUESTED = "no longer requested"
-NOT_IN_MANAGED_GROUP = ("not asked for by the request: a managed security group holds only the "
-                        "rules its request asks for")
-PRUNED = "in a managed project but not created by govcloud (--prune)"
+# (Canonical: compared by value and kept in plan files; said in the reader's language where the
+# plan is shown, ``reason_text``.)
+NO_LONGER_REQUESTED = N_("no longer requested")
+NOT_IN_MANAGED_GROUP = N_("not asked for by the request: a managed security group holds only "
+                          "the rules its request asks for")
+PRUNED = N_("in a managed project but not created by govcloud (--prune)")
+DUPLICATE = N_("a second copy of a managed name in the tenant")  # the reason goes on: "; kept ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +54,8 @@ class Plan:
         add = sum(1 for a in self.actions if a.op in ("create", "replace"))
         change = sum(1 for a in self.actions if a.op == "update")
         destroy = sum(1 for a in self.actions if a.op in ("delete", "replace"))
-        return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+        return _("Plan: {add} to add, {change} to change, {destroy} to destroy.").format(
+            add=add, change=change, destroy=destroy)
 
     def to_json(self) -> dict[str, Any]:
         return {"version": 1, "fingerprint": self.fingerprint, "summary": self.summary(),
@@ -82,14 +78,17 @@ def fingerprint(actual: Iterable[Resource]) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
-def _order(kind: str) -> int:
-    return KINDS_ORDER.index(kind)
+def _order(name: str) -> int:
+    """Creation rank: the order follows the kinds' declared needs (provision/kinds.py)."""
+    return RANK[kind(name).name]
 
 
 def diff(desired: Iterable[Resource], actual: Iterable[Resource],
          managed_requests: Iterable[str] | None = None,
          broken: dict[tuple[str, str, str], str] | None = None, *,
-         prune: bool = False) -> Plan:
+         prune: bool = False,
+         copies: dict[tuple[str, str, str], tuple[tuple[str, str, str], str]] | None = None,
+         ) -> Plan:
     """Creates, updates and replaces in dependency order, then deletes in reverse order.
 
     Deleted are: resources tagged with a request in ``managed_requests`` (default: the desired
@@ -98,6 +97,8 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
     ``prune``, every other resource in the managed projects that govcloud did not create.
     Otherwise untagged resources are left alone (``drift`` reports them). ``broken`` names
     existing resources that cannot be used as they are (a server in ERROR): they are replaced.
+    ``copies`` (copy key -> (key of the one kept, why)) are extra resources of one name: those
+    of a requested or managed resource are deleted (see ``govcloud/cloud/copies.py``).
     """
     broken = broken or {}
     desired = list(desired)
@@ -120,12 +121,7 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
         if not changes:
             unchanged += 1
             continue
-        fixed = IMMUTABLE.get(resource.kind, {})
-        blocking = [fixed[f] for f, _, _ in changes if f in fixed]
-        if resource.kind == "volume":
-            size = next((c for c in changes if c[0] == "size_gb"), None)
-            if size is not None and (size[1] or 0) > size[2]:
-                blocking.append("a volume cannot shrink")
+        blocking = kind(resource.kind).replace_reasons(changes)
         op = "replace" if blocking else "update"
         forward.append(Action(op, resource, tuple(changes), "; ".join(blocking)))
     groups = managed_groups(desired, actual, managed)
@@ -133,7 +129,8 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
     for current in sorted(actual, key=lambda r: (-_order(r.kind), r.tenant, r.name)):
         if current.key in want:
             continue
-        reason = _deletion_reason(current, managed, groups, prune)
+        reason = _copy_reason(current, (copies or {}).get(current.key), want, have, managed) or (
+            _deletion_reason(current, managed, groups, prune))
         if reason:
             backward.append(Action("delete", current, reason=reason))
     counts: dict[str, int] = {}
@@ -150,6 +147,22 @@ def managed_groups(desired: Iterable[Resource], actual: Iterable[Resource],
     out.update((r.tenant, r.name) for r in actual
                if r.kind == "security_group" and r.request and r.request in managed)
     return out
+
+
+def _copy_reason(current: Resource, copy: tuple[tuple[str, str, str], str] | None,
+                 want: dict[tuple[str, str, str], Resource],
+                 have: dict[tuple[str, str, str], Resource], managed: set[str]) -> str:
+    if copy is None:
+        return ""
+    kept_key, why = copy
+    kept = have.get(kept_key)
+    if kept_key in want or current.request in managed or (kept and kept.request in managed):
+        return f"{DUPLICATE}; {why}"
+    return ""
+
+
+def is_copy(action: Action) -> bool:
+    return action.op == "delete" and action.reason.startswith(DUPLICATE)
 
 
 def _deletion_reason(current: Resource, managed: set[str], groups: set[tuple[str, str]],
@@ -185,16 +198,27 @@ def _changes(current: Resource, desired: Resource) -> list[tuple[str, Any, Any]]
 SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 
 
+def reason_text(reason: str) -> str:
+    """A plan's reason in the reader's language: the catalog's words for the canonical reasons
+    (a copy's reason goes on with what was kept, as the cloud side said it)."""
+    for canonical in (DUPLICATE, NO_LONGER_REQUESTED, NOT_IN_MANAGED_GROUP, PRUNED):
+        if reason.startswith(canonical):
+            return _(canonical) + reason[len(canonical):]
+    return _(reason) if reason else reason
+
+
 def render_plan(plan: Plan) -> str:
     """Terraform-style text: one block per action, field by field, and a summary line."""
     lines: list[str] = []
     for action in plan.actions:
         r = action.resource
-        head = f"{SYMBOLS[action.op]} {r.kind} \"{r.name}\" (tenant {r.tenant}, {r.request})"
+        head = f"{SYMBOLS[action.op]} {r.kind} \"{r.name}\" " + _(
+            "(tenant {tenant}, {request})").format(tenant=r.tenant, request=r.request)
         if action.op == "replace":
-            head += f"  # must be replaced: {action.reason}"
+            head += "  # " + _("must be replaced: {reason}").format(
+                reason=reason_text(action.reason))
         elif action.op == "delete" and action.reason != NO_LONGER_REQUESTED:
-            head += f"  # {action.reason}"
+            head += f"  # {reason_text(action.reason)}"
         lines.append(head)
         if action.op == "create":
             for name, value in r.fields:
@@ -203,6 +227,6 @@ def render_plan(plan: Plan) -> str:
             lines.append(f"    ~ {name}: {json.dumps(_plain(old), ensure_ascii=False)} -> "
                          f"{json.dumps(_plain(new), ensure_ascii=False)}")
     if not plan.actions:
-        lines.append("No changes. The cloud matches the requests.")
+        lines.append(_("No changes. The cloud matches the requests."))
     lines.append(plan.summary())
     return "\n".join(lines)
