@@ -37,6 +37,7 @@ from govcloud.cloud.kinds import operations
 from govcloud.cloud.read import Snapshot
 from govcloud.cloud.session import Cloud, step
 from govcloud.errors import CloudError
+from govcloud.i18n import _
 from govcloud.provision import kinds as declared
 from govcloud.provision.desired import Resource
 from govcloud.provision.plan import Action, Plan
@@ -220,7 +221,7 @@ class Executor:
         with self._lock:
             self.outcome.done.append(action)
             self.progress(f"[{len(self.outcome.done)}/{total}] {action.op} {r.kind} {r.name} "
-                          f"(tenant {r.tenant})")
+                          + _("(tenant {tenant})").format(tenant=r.tenant))
 
     def _graph(self, steps: Sequence[Step], waits: Sequence[Sequence[int]]) -> None:
         """Run each step once the steps it waits for are done.
@@ -237,7 +238,7 @@ class Executor:
         workers = max(1, self.opts.workers)
         threads = workers * 4
         waiting_on = [len(w) for w in waits]
-        unlocks: list[list[int]] = [[] for _ in steps]
+        unlocks: list[list[int]] = [[] for _step in steps]
         for i, before in enumerate(waits):
             for j in before:
                 unlocks[j].append(i)
@@ -347,12 +348,14 @@ class Executor:
             if status is not None and status.lower() in ok:
                 return
             if status is not None and status.lower() in bad:
-                raise CloudError(f"tenant {tenant}: {what} went to {status}",
-                                 hint="see the service's log; re-run apply to replace it")
+                raise CloudError(_("tenant {tenant}: {what} went to {status}").format(
+                    tenant=tenant, what=what, status=status),
+                    hint=_("see the service's log; re-run apply to replace it"))
             time.sleep(delay)
             delay = min(delay * 1.5, every_s)
-        raise CloudError(f"tenant {tenant}: {what} still {status} after "
-                         f"{self.opts.timeout_s:.0f} s", hint="re-run apply; it resumes")
+        raise CloudError(_("tenant {tenant}: {what} still {status} after {seconds} s").format(
+            tenant=tenant, what=what, status=status, seconds=f"{self.opts.timeout_s:.0f}"),
+            hint=_("re-run apply; it resumes"))
 
     # ---- for the kinds' operations (cloud/kinds.py): ids, connections, lookups
 
@@ -402,48 +405,56 @@ class Executor:
         flavors = self._once("flavors", lambda: {f.name: f.id for f in
                                                  self.conn.compute.flavors(details=False)})
         if name not in flavors:
-            raise CloudError(f"tenant {tenant}: flavor '{name}' does not exist on cloud "
-                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(flavors))}")
+            raise CloudError(_("tenant {tenant}: flavor '{name}' does not exist on cloud "
+                               "{cloud}").format(tenant=tenant, name=name, cloud=self.cloud.name),
+                             hint=_("use one of {choices}").format(
+                                 choices=", ".join(sorted(flavors))))
         return str(flavors[name])
 
     def image(self, tenant: str, name: str) -> str:
         images = self._once("images", lambda: {i.name: i.id for i in self.conn.image.images()
                                                if i.status == "active"})
         if name not in images:
-            raise CloudError(f"tenant {tenant}: image '{name}' does not exist on cloud "
-                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(images))}")
+            raise CloudError(_("tenant {tenant}: image '{name}' does not exist on cloud "
+                               "{cloud}").format(tenant=tenant, name=name, cloud=self.cloud.name),
+                             hint=_("use one of {choices}").format(
+                                 choices=", ".join(sorted(images))))
         return str(images[name])
 
     def external_network(self, tenant: str) -> str:
         nets = self._once("external", lambda: [n.id for n in self.conn.network.networks(
             is_router_external=True)])
         if not nets:
-            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no external network "
-                             "for the router's gateway", hint="create one (router:external)")
+            raise CloudError(_("tenant {tenant}: cloud {cloud} has no external network for the "
+                               "router's gateway").format(tenant=tenant, cloud=self.cloud.name),
+                             hint=_("create one (router:external)"))
         return str(nets[0])
 
     def role(self, name: str) -> str:
         roles = self._once("roles", lambda: {r.name: r.id for r in self.conn.identity.roles()})
         if name not in roles:
-            raise CloudError(f"role '{name}' does not exist on cloud {self.cloud.name}",
-                             hint=f"use one of {', '.join(sorted(roles))}")
+            raise CloudError(_("role '{name}' does not exist on cloud {cloud}").format(
+                name=name, cloud=self.cloud.name),
+                hint=_("use one of {choices}").format(choices=", ".join(sorted(roles))))
         return str(roles[name])
 
     def volume_type(self, tenant: str) -> str:
         name = self.opts.encrypted_volume_type
         found = self._once("vtype", lambda: self.conn.block_storage.find_type(name))
         if found is None:
-            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no volume type "
-                             f"'{name}' for encrypted volumes",
-                             hint="create one with an encryption spec, or pass "
-                                  "--encrypted-volume-type NAME")
+            raise CloudError(_("tenant {tenant}: cloud {cloud} has no volume type '{name}' for "
+                               "encrypted volumes").format(tenant=tenant, cloud=self.cloud.name,
+                                                           name=name),
+                             hint=_("create one with an encryption spec, or pass "
+                                    "--encrypted-volume-type NAME"))
         return str(found.id)
 
     def id_of(self, tenant: str, kind: str, name: str) -> str:
         ident = self.ids.get((tenant, kind, name))
         if not ident:
-            raise CloudError(f"tenant {tenant}: {kind} {name} is missing",
-                             hint="re-run plan: something was deleted meanwhile")
+            raise CloudError(_("tenant {tenant}: {kind} {name} is missing").format(
+                tenant=tenant, kind=kind, name=name),
+                hint=_("re-run plan: something was deleted meanwhile"))
         return ident
 
     def project(self, tenant: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from govcloud.i18n import N_
 from govcloud.schemas import SPEC_SCHEMAS
 
 Change = tuple[str, Any, Any]  # (field, actual, desired)
@@ -72,7 +73,7 @@ class Subnet(Kind):
     name = "subnet"
     needs = ("project", "network")
     fields = ("cidr",)
-    fixed = {"cidr": "a subnet's CIDR cannot change"}
+    fixed = {"cidr": N_("a subnet's CIDR cannot change")}
 
 
 class Router(Kind):
@@ -107,9 +108,9 @@ class Server(Kind):
     name = "server"
     needs = ("project", "quota", "network", "subnet", "security_group")
     fields = ("flavor", "image", "network", "security_groups", "metadata")
-    fixed = {"flavor": "resizing is not done in place by govcloud",
-             "image": "a server's image is fixed at boot (rebuild = replace)",
-             "network": "the server's network is fixed at boot"}
+    fixed = {"flavor": N_("resizing is not done in place by govcloud"),
+             "image": N_("a server's image is fixed at boot (rebuild = replace)"),
+             "network": N_("the server's network is fixed at boot")}
     cost_s = 20.0
 
 
@@ -117,7 +118,7 @@ class Volume(Kind):
     name = "volume"
     needs = ("project", "quota")
     fields = ("size_gb", "encrypted")
-    fixed = {"encrypted": "encryption is a volume type, fixed at creation"}
+    fixed = {"encrypted": N_("encryption is a volume type, fixed at creation")}
     cost_s = 4.0
 
     def replace_reasons(self, changes: Iterable[Change]) -> list[str]:
@@ -125,7 +126,7 @@ class Volume(Kind):
         reasons = super().replace_reasons(changes)
         size = next((c for c in changes if c[0] == "size_gb"), None)
         if size is not None and (size[1] or 0) > size[2]:
-            reasons.append("a volume cannot shrink")
+            reasons.append(N_("a volume cannot shrink"))
         return reasons
 
 

@@ -204,7 +204,8 @@ def reason_text(reason: str) -> str:
     for canonical in (DUPLICATE, NO_LONGER_REQUESTED, NOT_IN_MANAGED_GROUP, PRUNED):
         if reason.startswith(canonical):
             return _(canonical) + reason[len(canonical):]
-    return _(reason) if reason else reason
+    # a replace: the kinds' reasons, joined with "; " (provision/kinds.py, marked there)
+    return _("; ").join(_(part) for part in reason.split("; ")) if reason else reason
 
 
 def render_plan(plan: Plan) -> str:
