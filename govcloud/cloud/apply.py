@@ -405,21 +405,21 @@ class Executor:
         flavors = self._once("flavors", lambda: {f.name: f.id for f in
                                                  self.conn.compute.flavors(details=False)})
         if name not in flavors:
-            raise CloudError(_("tenant {tenant}: flavor '{name}' does not exist on cloud "
-                               "{cloud}").format(tenant=tenant, name=name, cloud=self.cloud.name),
-                             hint=_("use one of {choices}").format(
-                                 choices=", ".join(sorted(flavors))))
+            raise self._unknown(_("tenant {tenant}: flavor '{name}' does not exist on cloud "
+                                  "{cloud}"), tenant, name, flavors)
         return str(flavors[name])
 
     def image(self, tenant: str, name: str) -> str:
         images = self._once("images", lambda: {i.name: i.id for i in self.conn.image.images()
                                                if i.status == "active"})
         if name not in images:
-            raise CloudError(_("tenant {tenant}: image '{name}' does not exist on cloud "
-                               "{cloud}").format(tenant=tenant, name=name, cloud=self.cloud.name),
-                             hint=_("use one of {choices}").format(
-                                 choices=", ".join(sorted(images))))
+            raise self._unknown(_("tenant {tenant}: image '{name}' does not exist on cloud "
+                                  "{cloud}"), tenant, name, images)
         return str(images[name])
+
+    def _unknown(self, message: str, tenant: str, name: str, known: Iterable[str]) -> CloudError:
+        return CloudError(message.format(tenant=tenant, name=name, cloud=self.cloud.name),
+                          hint=_("use one of {choices}").format(choices=", ".join(sorted(known))))
 
     def external_network(self, tenant: str) -> str:
         nets = self._once("external", lambda: [n.id for n in self.conn.network.networks(
