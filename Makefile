@@ -15,6 +15,7 @@ help:
 	@echo "make test   set up (Python venv + Debian packages), then run unit and integration tests"
 	@echo "make bench  run the benchmarks under bench/ (each prints one JSON object)"
 	@echo "make lint   ruff + mypy + ansible-lint (production profile) on playbooks/"
+	@echo "make i18n   extract the messages, merge them into the Chinese catalog, compile it (pybabel)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
