@@ -40,6 +40,9 @@ _FailOnOpt = typer.Option(
     "low", "--fail-on", help="Exit 1 on non-compliant controls at or above this severity."
 )
 _NamesArg = typer.Argument(None, help="Targets to stop (default: all).")
+_ForksOpt = typer.Option(
+    None, "--forks", "-f", help="Hosts hardened at once (Ansible forks; default 5)."
+)
 
 
 def _extravars(pairs: list[str]) -> dict[str, str]:
@@ -73,6 +76,7 @@ def harden(
     fmt: str = FormatOpt,
     output: Path = OutputOpt,
     fail_on: str = _FailOnOpt,
+    forks: int = _ForksOpt,
 ) -> None:
     """Run the MLPS 2.0 level-3 hardening baseline (--check: audit, change nothing)."""
     from govcloud.hardening import run_baseline
@@ -89,6 +93,7 @@ def harden(
         tags=tag_list,
         extravars=_extravars(extra),
         playbooks_dir=playbooks,
+        forks=forks,
     )
     emit(_render(run.report, fmt), output)
     record("harden --check" if check else "harden", [inv], run.report.to_json())
@@ -98,6 +103,9 @@ def harden(
         + ", ".join(f"{k}={v}" for k, v in counts.items())
         + f"; results saved to {run.record}"
     )
+    if len(run.hosts) > 1:
+        for name, host in sorted(run.hosts.items()):
+            note(f"harden: {name}: {host.verdict}")
     raise typer.Exit(run.report.exit_code(fail_on))
 
 
