@@ -183,14 +183,13 @@ def run_baseline(
     duration = time.monotonic() - started
     _scrub_artifacts(pdd)
 
-    hosts = finalize(
-        collect(events, check), controls, r.stats, _inventory_hosts(inventory) if not limit else ()
-    )
-    if not hosts:
+    seen = collect(events, check)
+    if not seen:  # not one host ran a task: Ansible itself failed (a failed host is exit 1)
         raise ExecutionError(
             f"the baseline run produced no host results (status {r.status}, rc {r.rc})",
             hint=f"check the inventory and --limit; ansible output in {pdd}/artifacts/run/stdout",
         )
+    hosts = finalize(seen, controls, r.stats, _inventory_hosts(inventory) if not limit else ())
     changed = sum((r.stats or {}).get("changed", {}).values()) if r.stats else 0
     run_info = {
         "run_id": run_id,

@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from govcloud.cli import harden_cmd
-from govcloud.errors import InputError
+from govcloud.errors import ExecutionError, InputError
 from govcloud.hardening import load_latest, run_baseline
 from govcloud.hardening import runner as hrunner
 from govcloud.hardening.controls import default_playbooks_dir
@@ -119,6 +119,14 @@ def test_a_run_that_ended_without_its_summary_leaves_no_host_compliant(fake_ansi
     assert run.hosts["web-1"].controls["MLPS3-AC-02"].status == "compliant"  # kept as seen
     assert run.hosts["web-1"].controls["MLPS3-IA-01"].status == "error"  # never reached
     assert run.report.exit_code("never") == 1
+
+
+def test_a_run_in_which_no_host_ran_a_task_is_an_execution_error(fake_ansible):
+    inv, seen = fake_ansible
+    seen["events"], seen["stats"] = [], None  # e.g. Ansible refused the playbook or inventory
+    with pytest.raises(ExecutionError, match="no host results") as err:
+        run_baseline(inv, check=True, forks=4)
+    assert err.value.exit_code == 3
 
 
 @pytest.mark.parametrize("forks", [0, -1, hrunner.MAX_FORKS + 1])
