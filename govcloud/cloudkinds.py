@@ -16,22 +16,22 @@ from __future__ import annotations
 from typing import Any
 
 CLASSIFICATIONS = ["public", "internal", "sensitive", "secret", "confidential", "top-secret"]
-QUOTA_KEYS = (
-    "cores",
-    "ram_mb",
-    "instances",
-    "key_pairs",
-    "volumes",
-    "gigabytes",
-    "snapshots",
-    "networks",
-    "subnets",
-    "routers",
-    "ports",
-    "floating_ips",
-    "security_groups",
-    "security_group_rules",
-)
+# The one quota table: a ResourceRequest's quota key -> (the service that holds it, its name in
+# openstacksdk's quota resource). The request schema, the Cloud* schemas, apply (which sets them)
+# and the cloud reader (plan, drift, audit) all derive from it.
+_QUOTA_NAMES = {  # service -> {request key: openstacksdk name}
+    "compute": {"cores": "cores", "ram_mb": "ram",  # nova counts MiB
+                "instances": "instances", "key_pairs": "key_pairs"},
+    "volume": {"volumes": "volumes", "gigabytes": "gigabytes", "snapshots": "snapshots"},
+    "network": {"networks": "networks", "subnets": "subnets", "routers": "routers",
+                "ports": "ports", "floating_ips": "floating_ips",
+                "security_groups": "security_groups",
+                "security_group_rules": "security_group_rules"},
+}
+QUOTAS: dict[str, tuple[str, str]] = {key: (service, name)
+                                      for service, names in _QUOTA_NAMES.items()
+                                      for key, name in names.items()}
+QUOTA_KEYS = tuple(QUOTAS)
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}

@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from govcloud import API_VERSION
+from govcloud.cloudkinds import QUOTA_KEYS  # a request sets the quotas a live project reports
 from govcloud.model import SEVERITIES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -220,25 +221,7 @@ SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
             "quotas": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {
-                    key: _QUOTA
-                    for key in (
-                        "cores",
-                        "ram_mb",
-                        "instances",
-                        "volumes",
-                        "gigabytes",
-                        "snapshots",
-                        "networks",
-                        "subnets",
-                        "routers",
-                        "ports",
-                        "floating_ips",
-                        "security_groups",
-                        "security_group_rules",
-                        "key_pairs",
-                    )
-                },
+                "properties": {key: _QUOTA for key in QUOTA_KEYS},
             },
             "users": {
                 "type": "array",

@@ -32,6 +32,7 @@ import getpass
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -177,30 +178,44 @@ def _sm2_is_sm2(pkey: _Pkey) -> bool:
     return bool(c.lib.EVP_PKEY_is_a(pkey.ptr, b"SM2")) and c.lib.EVP_PKEY_get_bits(pkey.ptr) == 256
 
 
-def _sm2_public_pem(pkey: _Pkey) -> bytes:
+def _sm2_pem_out(what: str, write: Callable[[int], int]) -> bytes:
+    """The PEM that ``write`` puts into a fresh memory BIO (KeyUnusable if OpenSSL refuses)."""
     c = _libcrypto()
     bio = c.lib.BIO_new(c.lib.BIO_s_mem())
     try:
-        if c.lib.PEM_write_bio_PUBKEY(bio, pkey.ptr) != 1:
-            raise KeyUnusable(f"cannot write the SM2 public key: {c.error()}")
+        if write(bio) != 1:
+            raise KeyUnusable(f"cannot write the SM2 {what}: {c.error()}")
         return c.bio_read_all(bio)
     finally:
         c.lib.BIO_free(bio)
+
+
+def _sm2_pem_in(pem: bytes, read: Callable[[int], int | None]) -> _Pkey:
+    """The key ``read`` decodes from a memory BIO over ``pem``; ValueError (with OpenSSL's
+    reason) when it does not decode."""
+    c = _libcrypto()
+    bio = c.lib.BIO_new_mem_buf(pem, len(pem))
+    try:
+        c.lib.ERR_clear_error()
+        ptr = read(bio)
+        if not ptr:
+            raise ValueError(c.error())
+        return _Pkey(ptr)
+    finally:
+        c.lib.BIO_free(bio)
+
+
+def _sm2_public_pem(pkey: _Pkey) -> bytes:
+    lib = _libcrypto().lib
+    return _sm2_pem_out("public key", lambda bio: lib.PEM_write_bio_PUBKEY(bio, pkey.ptr))
 
 
 def _sm2_private_pem(pkey: _Pkey, passphrase: bytes | None) -> bytes:
-    c = _libcrypto()
-    bio = c.lib.BIO_new(c.lib.BIO_s_mem())
-    try:
-        cipher = c.lib.EVP_aes_256_cbc() if passphrase else None
-        ok = c.lib.PEM_write_bio_PKCS8PrivateKey(
-            bio, pkey.ptr, cipher, passphrase if passphrase else None,
-            len(passphrase) if passphrase else 0, None, None)
-        if ok != 1:
-            raise KeyUnusable(f"cannot write the SM2 private key: {c.error()}")
-        return c.bio_read_all(bio)
-    finally:
-        c.lib.BIO_free(bio)
+    lib = _libcrypto().lib
+    cipher = lib.EVP_aes_256_cbc() if passphrase else None
+    return _sm2_pem_out("private key", lambda bio: lib.PEM_write_bio_PKCS8PrivateKey(
+        bio, pkey.ptr, cipher, passphrase if passphrase else None,
+        len(passphrase) if passphrase else 0, None, None))
 
 
 def _sm2_load_private(pem: bytes, passphrase: bytes | None) -> _Pkey:
@@ -214,29 +229,13 @@ def _sm2_load_private(pem: bytes, passphrase: bytes | None) -> _Pkey:
         ctypes.memmove(buf, passphrase, len(passphrase))
         return len(passphrase)
 
-    cb = c.pem_cb(callback)
-    bio = c.lib.BIO_new_mem_buf(pem, len(pem))
-    try:
-        c.lib.ERR_clear_error()
-        ptr = c.lib.PEM_read_bio_PrivateKey(bio, None, cb, None)
-        if not ptr:
-            raise ValueError(c.error())
-        return _Pkey(ptr)
-    finally:
-        c.lib.BIO_free(bio)
+    cb = c.pem_cb(callback)  # kept alive until the read is done
+    return _sm2_pem_in(pem, lambda bio: c.lib.PEM_read_bio_PrivateKey(bio, None, cb, None))
 
 
 def _sm2_load_public(pem: bytes) -> _Pkey:
-    c = _libcrypto()
-    bio = c.lib.BIO_new_mem_buf(pem, len(pem))
-    try:
-        c.lib.ERR_clear_error()
-        ptr = c.lib.PEM_read_bio_PUBKEY(bio, None, None, None)
-        if not ptr:
-            raise ValueError(c.error())
-        return _Pkey(ptr)
-    finally:
-        c.lib.BIO_free(bio)
+    lib = _libcrypto().lib
+    return _sm2_pem_in(pem, lambda bio: lib.PEM_read_bio_PUBKEY(bio, None, None, None))
 
 
 def _sm2_digest_op(pkey: _Pkey, data: bytes, signature: bytes | None, sm2_id: bytes

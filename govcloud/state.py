@@ -6,15 +6,17 @@ import os
 from pathlib import Path
 
 
+def env_path(variable: str, default: Path) -> Path:
+    """``$variable`` when it is set and not empty, else ``default`` (the one way govcloud reads
+    a folder or file named by the environment: state, cache, clouds.yaml)."""
+    value = os.environ.get(variable)
+    return Path(value) if value else default
+
+
 def state_dir() -> Path:
     """``$GOVCLOUD_STATE_DIR``, else ``$XDG_STATE_HOME/govcloud``, else ``~/.local/state/...``."""
-    explicit = os.environ.get("GOVCLOUD_STATE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_STATE_HOME")
-    if xdg:
-        return Path(xdg) / "govcloud"
-    return Path.home() / ".local" / "state" / "govcloud"
+    xdg = env_path("XDG_STATE_HOME", Path.home() / ".local" / "state")
+    return env_path("GOVCLOUD_STATE_DIR", xdg / "govcloud")
 
 
 def ensure_state_subdir(name: str) -> Path:

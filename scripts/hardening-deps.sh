@@ -12,19 +12,14 @@ set -euo pipefail
 CACHE="${GOVCLOUD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/govcloud}"
 SSG_VERSION="0.1.76"
 SSG_DIR="$CACHE/ssg-$SSG_VERSION"
-HERE="$(cd "$(dirname "$0")/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 VENV="${VENV:-$HERE/.venv}"
 
-need=()
-for pkg in debootstrap systemd-container iproute2 openssh-client zstd apt-utils openscap-scanner \
-           openscap-utils; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done
+mapfile -t need < <(missing_packages debootstrap systemd-container iproute2 openssh-client zstd \
+                    apt-utils openscap-scanner openscap-utils)
 if ((${#need[@]})); then
   echo "hardening-deps: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_install "${need[@]}"
 else
   echo "hardening-deps: apt packages present" >&2
 fi

@@ -5,22 +5,14 @@
 # own instances under its state folder anyway, on 127.0.0.1 only.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "$0")/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 VENV="${VENV:-$HERE/.venv}"
 
-need=()
-for pkg in mariadb-server mariadb-client rabbitmq-server erlang-base; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done
+mapfile -t need < <(missing_packages mariadb-server mariadb-client rabbitmq-server erlang-base)
 if ((${#need[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "system-deps: need ${need[*]}: run as root: sudo bash $0" >&2
-    exit 1
-  fi
+  need_root "system-deps: need ${need[*]}:"
   echo "system-deps: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_install "${need[@]}"
 else
   echo "system-deps: devcloud apt packages present" >&2
 fi

@@ -1,7 +1,7 @@
 """Compliance audit: live cloud + inventory + requests + hardening results in one report.
 
-- ``live.read_cloud(conn, cloud)``: the cloud as Cloud* documents (the only part that talks to
-  OpenStack; the connection is passed in);
+- the cloud as Cloud* documents comes from the OpenStack adapter
+  (``govcloud.cloud.live.read_live``), as a ``CloudSnapshot``;
 - ``run.run_audit(...)``: the pure combination into one ``Report``;
 - ``html.render_audit_html(report)``: the assessor's page;
 - ``evidence.write_bundle`` / ``verify_bundle``: signed evidence folders.

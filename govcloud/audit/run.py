@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from govcloud.audit.families import ORDER, TITLES, control_family
-from govcloud.audit.live import CloudSnapshot
 from govcloud.check import RuleProvider, run_check
+from govcloud.cloud.live import CloudSnapshot
 from govcloud.cloudkinds import CLOUD_KINDS
 from govcloud.documents import Catalog, Document
 from govcloud.model import SEVERITIES, DocError, Finding, Report

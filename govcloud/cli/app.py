@@ -12,28 +12,25 @@ from govcloud import __version__
 from govcloud.authority import INVENTORY_ENV
 from govcloud.check import SCOPES, run_check
 from govcloud.cli.common import (
-    FailOnOpt,
     FormatOpt,
     InventoryOpt,
-    OutputOpt,
     PoliciesOpt,
+    ReportOptions,
     Settings,
-    check_fail_on,
     command,
     emit,
     note,
     policies_in_force,
     record,
+    report_options,
     resolve_format,
     resolve_inventory,
-    wants_color,
 )
-from govcloud.errors import EXIT_USAGE, InputError
+from govcloud.errors import InputError
 from govcloud.gate import GateSettings
 from govcloud.loader import LoadLimits, iter_yaml_files
 from govcloud.model import DocError, Report
 from govcloud.providers import builtin_providers
-from govcloud.report import render
 from govcloud.schemas import KINDS, document_schema
 from govcloud.validate import Validated, load
 
@@ -101,30 +98,21 @@ def load_documents(paths: list[Path], max_file_size: int, inventory: Path | None
     return load(paths, LoadLimits(max_bytes=max_file_size), inventory=root)
 
 
-def _exit_for(validated: Validated, report: Report, fail_on: str) -> int:
-    if validated.input_errors:
-        return EXIT_USAGE
-    return report.gate_exit_code(fail_on)
-
-
 @app.command()
 @command
 def validate(
     paths: list[Path] = PathsArg,
-    fmt: str = FormatOpt,
-    output: Path = OutputOpt,
+    out: ReportOptions = report_options(gate=False),  # validate is no gate: no --fail-on
     max_file_size: int = MaxSizeOpt,
     inventory: Path = InventoryOpt,
 ) -> None:
     """Schema-check every document; errors name file:line, JSON path and what to do."""
     validated = load_documents(paths, max_file_size, inventory)
     report = Report(errors=validated.all_errors)
-    fmt = resolve_format(fmt)
-    if fmt == "table":
-        if report.errors:
-            emit("\n".join(f"error: {e}" for e in report.errors), output)
-    else:
-        emit(render(report, fmt), output)
+    if out.fmt != "table":
+        out.write(report, color=False)
+    elif report.errors:
+        out.write(report, text="\n".join(f"error: {e}" for e in report.errors))
     count = len(validated.catalog.documents)
     if report.errors:
         note(
@@ -133,7 +121,7 @@ def validate(
         )
     else:
         note(f"ok: {count} document(s) in {len(validated.files)} file(s) are valid")
-    raise typer.Exit(_exit_for(validated, report, "never"))
+    out.exit(report, input_errors=bool(validated.input_errors), gate=True)
 
 
 @app.command()
@@ -141,9 +129,7 @@ def validate(
 def check(
     paths: list[Path] = PathsArg,
     policies: Path = PoliciesOpt,
-    fmt: str = FormatOpt,
-    output: Path = OutputOpt,
-    fail_on: str = FailOnOpt,
+    out: ReportOptions = report_options(),
     as_of: str = typer.Option(
         None, "--as-of", help="Judge waiver expiry as of this date (YYYY-MM-DD; default today)."
     ),
@@ -155,8 +141,6 @@ def check(
     ),
 ) -> None:
     """Evaluate policies and consolidation rules on requests and inventory."""
-    fail_on = check_fail_on(fail_on)
-    fmt = resolve_format(fmt)
     if scope not in SCOPES:
         raise InputError(f"unknown --scope '{scope}'", hint=f"use one of {', '.join(SCOPES)}")
     policy_set = policies_in_force(policies)
@@ -167,13 +151,13 @@ def check(
                          f"inventory {root})", hint="pass the request files to check")
     report = run_check(validated, policy_set, today=_today(as_of),
                        providers=builtin_providers(), scope=scope)
-    emit(render(report, fmt, color=wants_color(output)), output)
-    gate = GateSettings(fail_on, str(policies) if policies else None, scope,
+    out.write(report)
+    gate = GateSettings(out.fail_on, str(policies) if policies else None, scope,
                         str(root) if root else None, source, as_of)
     record("check", _with_inventory(paths, root),
            {**report.to_json(), "gate": gate.record(report, policy_set)})
     summary = report.summary()
-    hard = sum(1 for f in report.blocking(fail_on) if f.hard)
+    hard = sum(1 for f in report.blocking(out.fail_on) if f.hard)
     note(
         f"{len(validated.catalog.documents)} document(s), {len(policy_set.policies)} policies: "
         + ", ".join(f"{k} {v}" for k, v in summary.items())
@@ -181,7 +165,7 @@ def check(
         + (f"; {hard} finding(s) of hard rules fail the gate whatever --fail-on says"
            if hard else "")
     )
-    raise typer.Exit(_exit_for(validated, report, fail_on))
+    out.exit(report, input_errors=bool(validated.input_errors), gate=True)
 
 
 def _with_inventory(paths: list[Path], root: Path | None) -> list[Path]:

@@ -5,26 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from govcloud.cli.common import (
-    FailOnOpt,
-    FormatOpt,
     InventoryOpt,
-    OutputOpt,
+    OptionGroup,
     PoliciesOpt,
-    check_fail_on,
+    ReportOptions,
     command,
-    emit,
     note,
     policies_in_force,
-    resolve_format,
+    report_options,
     wants_color,
 )
-from govcloud.errors import EXIT_USAGE, InputError, IntegrityError
+from govcloud.errors import InputError, IntegrityError
 
 PathsArg = typer.Argument(None, help="Requests and inventory to audit with the cloud (optional).")
 CloudOpt = typer.Option(None, "--os-cloud", help="Admin cloud in clouds.yaml to read "
@@ -55,6 +53,126 @@ _ApproveCloudOpt = typer.Option(None, "--os-cloud", help="The cloud the approval
                                 "the inventory: what apply would use).")
 
 
+@dataclass(frozen=True)
+class EvidenceOptions:
+    """``--evidence DIR --key KEY`` of `govcloud audit`: where a signed bundle goes, and the
+    evidence role's key that signs it (only needed, and only checked, with --evidence)."""
+
+    folder: Path | None
+    key: Path | None
+
+    def signing_key(self, inventory: Path | None) -> Any:
+        return _signing_key(self.key, inventory) if self.folder is not None else None
+
+
+def evidence_options() -> Any:
+    return OptionGroup(lambda values: EvidenceOptions(values["evidence"], values["key"]),
+                       evidence=(Path, EvidenceOpt), key=(Path, KeyOpt))
+
+
+@dataclass(frozen=True)
+class Approver:
+    """``--as ROLE --key KEY`` of `govcloud approve`: one of the three roles (三员) and the key
+    that must hold it in the inventory's signed roles."""
+
+    role: str
+    key: Path
+
+    def holder(self, roles: Any, today: dt.date) -> tuple[Any, Any]:
+        """The private key and its holder in ``roles``; InputError when the key does not hold
+        the role, or holds it no longer."""
+        from govcloud import signing
+
+        private = signing.load_configured_key(self.key)
+        holder = roles.by_fingerprint(private.fingerprint)
+        if holder is None or holder.role != self.role:
+            held = f"holds role {holder.role}" if holder else "holds no role"
+            raise InputError(f"the key {self.key} ({private.fingerprint[:16]}…) {held} in "
+                             f"{roles.source}, so it cannot approve as {self.role}",
+                             hint="use your own role's key; the security office lists it in "
+                             "roles.yaml")
+        if holder.expired(today):
+            raise InputError(f"{holder.describe()}'s {self.role} role expired on "
+                             f"{holder.expires}", hint="ask the security office to renew it in "
+                             "roles.yaml")
+        return private, holder
+
+
+def approver_options() -> Any:
+    def parse(values: dict[str, Any]) -> Approver:
+        from govcloud.approvals import ROLES
+
+        if values["role"] not in ROLES:
+            raise InputError(f"unknown role '{values['role']}'",
+                             hint=f"use --as {'|'.join(ROLES)}")
+        return Approver(values["role"], values["key"])
+
+    return OptionGroup(parse, role=(str, _RoleOpt), key=(Path, _PrivateKeyOpt))
+
+
+@dataclass(frozen=True)
+class Authority:
+    """``--policies DIR --inventory PATH`` of audit and the approval commands: the policies and
+    the inventory (waivers, platforms, signed roles) that an audit or approval is made under."""
+
+    policies: Path | None
+    inventory: Path | None
+
+    def documents(self) -> list[Any]:
+        """The inventory's documents (none when there is no inventory)."""
+        from govcloud.approvals import inventory_documents
+        from govcloud.cli.common import resolve_inventory
+
+        root = resolve_inventory(self.inventory)[0]
+        return inventory_documents(root) if root else []
+
+    def roles(self) -> Any:
+        return _roles(self.inventory)
+
+    def policy_digests(self) -> Any:
+        from govcloud.approvals import policy_digests
+
+        return policy_digests(self.policies)
+
+
+def authority_options() -> Any:
+    return OptionGroup(lambda values: Authority(values["policies"], values["inventory"]),
+                       policies=(Path, PoliciesOpt), inventory=(Path, InventoryOpt))
+
+
+@dataclass(frozen=True)
+class TrustedKeys:
+    """``--key PUB --inventory PATH`` of `govcloud evidence verify`: who may have signed."""
+
+    key: Path | None
+    inventory: Path | None
+
+    def resolve(self) -> tuple[Any, Any, str]:
+        """The given public key, or the evidence role keys of the inventory's signed roles (none
+        readable: only self-consistency is checked), and how the signature is pinned, in words."""
+        from govcloud import signing
+
+        if self.key is not None:
+            try:
+                public = signing.load_verify_key(self.key.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise InputError(f"--key {self.key}: {exc}",
+                                 hint="pass the evidence key's .pub") from exc
+            return public, None, "signature verified with the given key"
+        try:
+            roles = _roles(self.inventory)
+        except InputError as exc:
+            note(f"govcloud: warning: no trusted evidence keys ({exc.message})")
+            return None, None, "signature matches the embedded key (pass --key to check who signed)"
+        trusted = [h.key for h in roles.active("evidence", dt.date.today()) if h.key]
+        return None, trusted, f"signed by an evidence role key of {roles.source}"
+
+
+def trusted_keys_options() -> Any:
+    return OptionGroup(lambda values: TrustedKeys(values["key"], values["inventory"]),
+                       key=(Path, _PubKeyOpt), inventory=(Path, InventoryOpt))
+
+
 def _record(inputs: dict[str, str], result: Any) -> tuple[dict[str, Any] | None, Path | None]:
     """Append the audit to the audit log (common.append_entry: strict with an audit key)."""
     from govcloud.auditlog.log import canonical, sm3_hex
@@ -62,20 +180,6 @@ def _record(inputs: dict[str, str], result: Any) -> tuple[dict[str, Any] | None,
 
     entry = append_entry("audit", inputs, sm3_hex(canonical(result)))
     return entry, (audit_log().path if entry is not None else None)
-
-
-def _file_digests(paths: list[Path]) -> dict[str, str]:
-    from govcloud.auditlog.log import file_digest
-
-    out: dict[str, str] = {}
-    for item in paths:
-        files = sorted(f for f in item.rglob("*") if f.is_file()) if item.is_dir() else [item]
-        for f in files:
-            try:
-                out[str(f)] = file_digest(f)
-            except OSError:
-                out[str(f)] = "unreadable"
-    return out
 
 
 def _roles(inventory: Path | None) -> Any:
@@ -144,36 +248,35 @@ def _signing_key(key: Path | None, inventory: Path | None = None) -> Any:
 def audit(
     paths: list[Path] = PathsArg,
     os_cloud: str = CloudOpt,
-    fmt: str = FormatOpt,
-    output: Path = OutputOpt,
-    fail_on: str = FailOnOpt,
-    evidence: Path = EvidenceOpt,
-    key: Path = KeyOpt,
-    policies: Path = PoliciesOpt,
+    out: ReportOptions = report_options(),
+    evidence: EvidenceOptions = evidence_options(),
+    authority: Authority = authority_options(),
     as_of: str = _AsOfOpt,
     hardening: bool = _HardeningOpt,
-    inventory: Path = InventoryOpt,
 ) -> None:
     """Live cloud + requests and inventory + hardening results in one compliance report."""
     from govcloud.audit import run_audit
     from govcloud.audit.html import render_audit_html
-    from govcloud.auditlog.log import sm3_hex
+    from govcloud.auditlog.log import input_digests, sm3_hex
     from govcloud.cli.app import _today, load_documents
     from govcloud.report import render
 
-    fail_on = check_fail_on(fail_on)
-    fmt = resolve_format(fmt)
-    signing_key = _signing_key(key, inventory) if evidence is not None else None
-    policy_set = policies_in_force(policies)
+    signing_key = evidence.signing_key(authority.inventory)
+    policy_set = policies_in_force(authority.policies)
     paths = list(paths or [])
-    validated = load_documents(paths, 10 * 1024 * 1024, inventory) if paths else None
+    validated = load_documents(paths, 10 * 1024 * 1024, authority.inventory) if paths else None
     cloud = os_cloud or os.environ.get("OS_CLOUD") or None
     snapshot = None
     if cloud:
-        from govcloud.audit.live import connect, read_cloud
+        from govcloud.cloud import connect
+        from govcloud.cloud.live import read_live
 
         note(f"audit: reading cloud '{cloud}'")
-        snapshot = read_cloud(connect(cloud), cloud)
+        live = connect(cloud)
+        try:
+            snapshot = read_live(live)
+        finally:
+            live.close()
         note(f"audit: {snapshot.calls} API calls, "
              + ", ".join(f"{k} {v}" for k, v in sorted(snapshot.counts.items())))
     latest = controls = None
@@ -195,11 +298,11 @@ def audit(
                        providers=builtin_providers(), snapshot=snapshot,
                        hardening=latest, controls=controls)
     json_text = render(report, "json")
-    text = render_audit_html(report) if fmt == "html" else (
-        json_text if fmt == "json" else render(report, fmt, color=wants_color(output)))
-    emit(text, output)
+    text = render_audit_html(report) if out.fmt == "html" else (
+        json_text if out.fmt == "json" else render(report, out.fmt, color=wants_color(out.output)))
+    out.write(report, text=text)
 
-    inputs = _file_digests(paths)
+    inputs = input_digests(paths)
     snapshot_bytes = None
     if snapshot is not None:
         snapshot_bytes = (json.dumps(snapshot.to_json(), indent=1, ensure_ascii=False,
@@ -211,7 +314,7 @@ def audit(
         inputs[str(latest_path)] = sm3_hex(latest_bytes)
     result = json.loads(json_text)
     entry, log_path = _record(inputs, result)
-    if evidence is not None:
+    if evidence.folder is not None:
         from govcloud.audit.evidence import write_bundle
 
         files: dict[str, bytes] = {
@@ -219,25 +322,24 @@ def audit(
             else (json_text + "\n").encode(),
             "report.html": render_audit_html(report).encode(),
         }
-        if fmt not in ("json", "html", "table"):
-            suffix = {"markdown": "md", "junit": "xml"}.get(fmt, fmt)
+        if out.fmt not in ("json", "html", "table"):
+            suffix = {"markdown": "md", "junit": "xml"}.get(out.fmt, out.fmt)
             files[f"report.{suffix}"] = (text if text.endswith("\n") else text + "\n").encode()
         if snapshot_bytes is not None:
             files["cloud-snapshot.json"] = snapshot_bytes
         if latest_bytes is not None:
             files["hardening-latest.json"] = latest_bytes
-        write_bundle(evidence, files, key=signing_key, log_entry=entry, log_path=log_path,
+        write_bundle(evidence.folder, files, key=signing_key, log_entry=entry, log_path=log_path,
                      cloud=cloud, inputs={"cloud": cloud, "digests": dict(sorted(inputs.items())),
                                           "as_of": _today(as_of).isoformat(),
                                           "generated": dt.datetime.now(dt.UTC).isoformat(
                                               timespec="seconds")})
-        note(f"wrote evidence bundle {evidence} (verify: govcloud evidence verify {evidence})")
+        note(f"wrote evidence bundle {evidence.folder} (verify: govcloud evidence verify "
+             f"{evidence.folder})")
     summary = report.summary()
     note("audit: " + ", ".join(f"{k} {v}" for k, v in summary.items())
          + f", errors {len(report.errors)}")
-    if validated is not None and validated.input_errors:
-        raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(report.exit_code(fail_on))
+    out.exit(report, input_errors=validated is not None and bool(validated.input_errors))
 
 
 evidence_app = typer.Typer(help="Signed evidence bundles written by `govcloud audit --evidence`.",
@@ -246,32 +348,12 @@ evidence_app = typer.Typer(help="Signed evidence bundles written by `govcloud au
 
 @evidence_app.command("verify")
 @command
-def evidence_verify(
-    folder: Path = _FolderArg,
-    key: Path = _PubKeyOpt,
-    inventory: Path = InventoryOpt,
-) -> None:
+def evidence_verify(folder: Path = _FolderArg, trust: TrustedKeys = trusted_keys_options()
+                    ) -> None:
     """Exit 0 if the bundle is intact; exit 4 naming every bad file."""
-    import datetime as _dt
-
-    from govcloud import signing
     from govcloud.audit.evidence import verify_bundle
 
-    public = trusted = None
-    if key is not None:
-        try:
-            public = signing.load_verify_key(key.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--key {key}: {exc}", hint="pass the evidence key's .pub") from exc
-        pinned = "signature verified with the given key"
-    else:
-        try:
-            roles = _roles(inventory)
-            trusted = [h.key for h in roles.active("evidence", _dt.date.today()) if h.key]
-            pinned = f"signed by an evidence role key of {roles.source}"
-        except InputError as exc:
-            note(f"govcloud: warning: no trusted evidence keys ({exc.message})")
-            pinned = "signature matches the embedded key (pass --key to check who signed)"
+    public, trusted, pinned = trust.resolve()
     problems = verify_bundle(folder, public, trusted)
     if problems:
         raise IntegrityError(f"{folder}: " + "; ".join(problems),
@@ -282,60 +364,39 @@ def evidence_verify(
 
 def approve(
     request_file: Path = _RequestArg,
-    role: str = _RoleOpt,
-    key: Path = _PrivateKeyOpt,
+    approver: Approver = approver_options(),
     request_id: str = _IdOpt,
     os_cloud: str = _ApproveCloudOpt,
-    policies: Path = PoliciesOpt,
-    inventory: Path = InventoryOpt,
+    authority: Authority = authority_options(),
 ) -> None:
     """Sign a request as one of the three roles (逐级审批, 三员); signatures go to
     <file>.approvals.json. The approval signs you, your role, the time, the request, the
     waivers and policies in force and the target cloud."""
-    import datetime as _dt
-
-    from govcloud import signing
     from govcloud.approvals import (
-        ROLES,
         Context,
         add_approval,
-        inventory_documents,
         load_requests,
-        policy_digests,
         request_cloud,
         sign_request,
         waivers_in_force,
     )
-    from govcloud.cli.common import record, resolve_inventory
+    from govcloud.cli.common import record
 
-    if role not in ROLES:
-        raise InputError(f"unknown role '{role}'", hint=f"use --as {'|'.join(ROLES)}")
-    inventory_root = resolve_inventory(inventory)[0]
-    roles = _roles(inventory)
-    private = signing.load_configured_key(key)
-    today = _dt.date.today()
-    holder = roles.by_fingerprint(private.fingerprint)
-    if holder is None or holder.role != role:
-        held = f"holds role {holder.role}" if holder else "holds no role"
-        raise InputError(f"the key {key} ({private.fingerprint[:16]}…) {held} in "
-                         f"{roles.source}, so it cannot approve as {role}",
-                         hint="use your own role's key; the security office lists it in "
-                         "roles.yaml")
-    if holder.expired(today):
-        raise InputError(f"{holder.describe()}'s {role} role expired on {holder.expires}",
-                         hint="ask the security office to renew it in roles.yaml")
+    role = approver.role
+    today = dt.date.today()
+    private, holder = approver.holder(authority.roles(), today)
     requests = [d for d in load_requests(request_file)
                 if request_id is None or d.id == request_id]
     if not requests:
         what = f"request '{request_id}'" if request_id else "no ResourceRequest"
         raise InputError(f"{request_file}: {what} not found", hint="approve a request file")
-    authority = inventory_documents(inventory_root) if inventory_root else []
-    waivers = [d for d in authority if d.kind == "Waiver"]
-    policy_set = policy_digests(policies)
+    documents = authority.documents()
+    waivers = [d for d in documents if d.kind == "Waiver"]
+    policy_set = authority.policy_digests()
     path = None
     for doc in requests:
         # as apply picks it: --os-cloud, else $OS_CLOUD, else the Platform's cloud
-        cloud = os_cloud or os.environ.get("OS_CLOUD") or request_cloud(doc, authority)
+        cloud = os_cloud or os.environ.get("OS_CLOUD") or request_cloud(doc, documents)
         if not cloud:
             raise InputError(f"{doc.ref}: no cloud to approve it for (its platform "
                              f"{doc.spec.get('platform')!r} is not in the inventory)",
@@ -359,38 +420,26 @@ _RequestFilesArg = typer.Argument(..., help="Request files (their .approvals.jso
 def approvals_verify(
     request_files: list[Path] = _RequestFilesArg,
     os_cloud: str = _ApproveCloudOpt,
-    policies: Path = PoliciesOpt,
-    inventory: Path = InventoryOpt,
+    authority: Authority = authority_options(),
 ) -> None:
     """Exit 0 when every MLPS >= 3 request is approved for its cloud as apply would require;
     1 naming every problem otherwise (4: the roles do not verify)."""
-    import datetime as _dt
+    from govcloud.approvals import apply_problems, load_requests, needs_approval, request_cloud
 
-    from govcloud.approvals import (
-        apply_problems,
-        inventory_documents,
-        load_requests,
-        needs_approval,
-        policy_digests,
-        request_cloud,
-    )
-    from govcloud.cli.common import resolve_inventory
-
-    inventory_root = resolve_inventory(inventory)[0]
-    authority = inventory_documents(inventory_root) if inventory_root else []
+    documents = authority.documents()
     targets: list[tuple[str, list[Any]]] = []
     checked = 0
     for request_file in request_files:
         for doc in load_requests(request_file):
-            cloud = os_cloud or os.environ.get("OS_CLOUD") or request_cloud(doc, authority)
+            cloud = os_cloud or os.environ.get("OS_CLOUD") or request_cloud(doc, documents)
             if not cloud:
                 raise InputError(f"{doc.ref}: no cloud (its platform is not in the inventory)",
                                  hint="pass --os-cloud NAME")
             targets.append((cloud, [doc]))
             checked += needs_approval(doc)
-    roles = _roles(inventory) if checked else None
-    problems = apply_problems(targets, roles, [d for d in authority if d.kind == "Waiver"],
-                              policy_digests(policies), _dt.date.today())
+    roles = authority.roles() if checked else None
+    problems = apply_problems(targets, roles, [d for d in documents if d.kind == "Waiver"],
+                              authority.policy_digests(), dt.date.today())
     for problem in problems:
         note(f"  {problem}")
     if problems:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
-from govcloud.errors import ExecutionError, GovcloudError, InputError, IntegrityError
+from govcloud.errors import EXIT_USAGE, ExecutionError, GovcloudError, InputError, IntegrityError
 from govcloud.fsutil import write_atomic
-from govcloud.model import FAIL_ON_CHOICES
+from govcloud.model import FAIL_ON_CHOICES, Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "sarif", "junit", "html", "markdown")
@@ -38,7 +40,11 @@ def fail(message: str, code: int) -> None:
 
 
 def command(fn: F) -> F:
-    """The one place where errors become a message and an exit code (tracebacks: --debug)."""
+    """The one place where errors become a message and an exit code (tracebacks: --debug).
+
+    A parameter whose default is an ``OptionGroup`` (``report_options()``) stands for the
+    group's options on the command line; the function receives the group's parsed object."""
+    groups = _option_groups(fn)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -46,6 +52,8 @@ def command(fn: F) -> F:
             if fn.__name__ in RECORDED_COMMANDS:
                 # harden's --inventory is Ansible's host list, not the authority data
                 prepare_audit_log(None if fn.__name__ == "harden" else kwargs.get("inventory"))
+            for name, group in groups.items():
+                kwargs[name] = group.parse({key: kwargs.pop(key) for key in group.options})
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
@@ -65,7 +73,83 @@ def command(fn: F) -> F:
             )
         return None
 
+    if groups:
+        _expand_signature(wrapper, fn, groups)
     return wrapper  # type: ignore[return-value]
+
+
+class OptionGroup:
+    """Options that several commands share and parse alike, declared once: ``options`` maps each
+    parameter name to its type and typer option; ``parse`` turns their values into one object."""
+
+    def __init__(self, parse: Callable[[dict[str, Any]], Any],
+                 **options: tuple[type, Any]) -> None:
+        self.parse, self.options = parse, options
+
+
+def _option_groups(fn: Callable[..., Any]) -> dict[str, OptionGroup]:
+    return {name: param.default for name, param in inspect.signature(fn).parameters.items()
+            if isinstance(param.default, OptionGroup)}
+
+
+def _expand_signature(wrapper: Callable[..., Any], fn: Callable[..., Any],
+                      groups: dict[str, OptionGroup]) -> None:
+    """What typer reads (``__signature__``, ``__annotations__``): each group's options in the
+    place of its parameter, so ``--help`` lists them there."""
+    signature = inspect.signature(fn)
+    params: list[inspect.Parameter] = []
+    annotations = {k: v for k, v in fn.__annotations__.items() if k not in groups}
+    for param in signature.parameters.values():
+        if param.name not in groups:
+            params.append(param)
+            continue
+        for name, (kind, option) in groups[param.name].options.items():
+            params.append(inspect.Parameter(name, param.kind, default=option, annotation=kind))
+            annotations[name] = kind
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = annotations
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """``--format``, ``--output`` and ``--fail-on`` of a command that renders a ``Report``:
+    parsed once, the report written once, the exit code decided once."""
+
+    fmt: str
+    output: Path | None
+    fail_on: str
+
+    def write(self, report: Report, *, color: bool = True, text: str | None = None) -> None:
+        """The report (or ``text``, a rendering of it) in ``--format``, to stdout or --output."""
+        if text is None:
+            from govcloud.report import render
+
+            text = render(report, self.fmt, color=color and wants_color(self.output))
+        emit(text, self.output)
+
+    def exit(self, report: Report, *, input_errors: bool = False, gate: bool = False
+             ) -> NoReturn:
+        """Exit 2 when an input could not be read; else 1 on findings at or above --fail-on
+        (``gate``: also on any finding of a hard rule, as check, plan and apply decide)."""
+        if input_errors:
+            raise typer.Exit(EXIT_USAGE)
+        raise typer.Exit(report.gate_exit_code(self.fail_on) if gate
+                         else report.exit_code(self.fail_on))
+
+
+def report_options(fail_on: Any = None, *, gate: bool = True) -> Any:
+    """The ``ReportOptions`` of a command: ``--fail-on`` as given (default: ``FailOnOpt``),
+    none with ``gate=False`` (the report is not a gate: ``fail_on`` is then "never"). An
+    ``OptionGroup``, typed ``Any`` like ``typer.Option`` so that it can be a default."""
+    options: dict[str, tuple[type, Any]] = {"fmt": (str, FormatOpt), "output": (Path, OutputOpt)}
+    if gate:
+        options["fail_on"] = (str, FailOnOpt if fail_on is None else fail_on)
+
+    def parse(values: dict[str, Any]) -> ReportOptions:
+        fail_on = check_fail_on(values["fail_on"]) if gate else "never"
+        return ReportOptions(resolve_format(values["fmt"]), values["output"], fail_on)
+
+    return OptionGroup(parse, **options)
 
 
 def resolve_format(fmt: str | None) -> str:

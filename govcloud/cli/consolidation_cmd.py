@@ -10,28 +10,26 @@ from pathlib import Path
 import typer
 
 from govcloud.cli.common import (
-    FormatOpt,
     InventoryOpt,
-    OutputOpt,
-    check_fail_on,
+    ReportOptions,
     command,
-    emit,
     note,
     record,
-    resolve_format,
+    report_options,
     resolve_inventory,
-    wants_color,
 )
 from govcloud.documents import Catalog
-from govcloud.errors import EXIT_USAGE, InputError
+from govcloud.errors import InputError
 from govcloud.model import Finding, Report
 from govcloud.policy import apply_waivers
 from govcloud.policy.waivers import EXPIRED_POLICY
-from govcloud.report import render
 
 PathsOpt = typer.Argument(None, help="Requests to include (the inventory is read from "
                           "--inventory: default $GOVCLOUD_INVENTORY, else ./inventory, else the "
                           "demo province shipped with govcloud).")
+# A report, not a gate: consolidation fails a run only when --fail-on says so.
+_FailOnOpt = typer.Option("never", "--fail-on", help="Exit 1 on consolidation findings at or "
+                          "above this severity (default: never).")
 
 
 def default_inventory(option: Path | None) -> Path:
@@ -58,19 +56,13 @@ def register(app: typer.Typer) -> None:
     @command
     def consolidation(
         paths: list[Path] = PathsOpt,
-        fmt: str = FormatOpt,
-        output: Path = OutputOpt,
-        fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 on consolidation "
-                                    "findings at or above this severity (default: never)."),
+        out: ReportOptions = report_options(_FailOnOpt),
         inventory: Path = InventoryOpt,
     ) -> None:
         """Duplicate machine rooms and systems, share of departments with independent rooms
         and own portals per level, and the migration plan (集约化)."""
-        from govcloud.consolidation import analyze
-
-        fail_on = check_fail_on(fail_on)
-        fmt = resolve_format(fmt)
         from govcloud.cli.app import load_documents
+        from govcloud.consolidation import analyze, rules
 
         root = default_inventory(inventory)
         validated = load_documents(list(paths or []), 10 * 1024 * 1024, root,
@@ -78,33 +70,28 @@ def register(app: typer.Typer) -> None:
         if not validated.files and not validated.input_errors:
             raise InputError("no YAML files found", hint="point --inventory at the inventory")
         result = analyze(validated.catalog)
-        from govcloud.consolidation import rules
-
         ours = {r.id for r in rules()}
         findings = [f for f in apply_waivers(result.findings, validated.catalog,
                                               dt.date.today(), {})
                     if _about(f, ours, validated.catalog)]
-        if fmt == "json":
+        report = Report(findings=tuple(findings), errors=validated.all_errors,
+                        title="govcloud consolidation report / 政务云集约化报告",
+                        sections={"consolidation": result.section()})
+        if out.fmt == "json":
             # Exactly the analysis (with waivers applied, as in check); invalid documents are
             # an addition that appears only when there are some, each with file and line.
             data = replace(result, findings=tuple(findings)).to_json()
             if validated.all_errors:
                 data["errors"] = [e.to_json() for e in validated.all_errors]
-            emit(json.dumps(data, indent=2, ensure_ascii=False), output)
+            out.write(report, text=json.dumps(data, indent=2, ensure_ascii=False))
         else:
-            report = Report(findings=tuple(findings), errors=validated.all_errors,
-                            title="govcloud consolidation report / 政务云集约化报告",
-                            sections={"consolidation": result.section()})
-            emit(render(report, fmt, color=wants_color(output)), output)
+            out.write(report)
         record("consolidation", [*(paths or []), root], result.to_json())
         shares = ", ".join(f"{lv.level} {lv.share_independent:.0%} rooms/"
                            f"{lv.share_portal:.0%} portals" for lv in result.levels)
         note(f"consolidation: {shares}; {len(result.duplicates)} duplicate group(s), "
              f"{len(result.plan)} room(s) in the migration plan")
-        if validated.input_errors:
-            raise typer.Exit(EXIT_USAGE)
-        report_for_exit = Report(findings=tuple(findings), errors=validated.all_errors)
-        raise typer.Exit(report_for_exit.exit_code(fail_on))
+        out.exit(report, input_errors=bool(validated.input_errors))
 
     del consolidation
 

@@ -10,16 +10,7 @@ from pathlib import Path
 
 import typer
 
-from govcloud.cli.common import (
-    FormatOpt,
-    OutputOpt,
-    check_fail_on,
-    command,
-    emit,
-    note,
-    record,
-    resolve_format,
-)
+from govcloud.cli.common import ReportOptions, command, note, record, report_options
 from govcloud.errors import InputError
 
 _CheckOpt = typer.Option(False, "--check", help="Audit only: change nothing, report state.")
@@ -73,16 +64,12 @@ def harden(
     tags: list[str] = _TagsOpt,
     extra: list[str] = _ExtraOpt,
     playbooks: Path = _PlaybooksOpt,
-    fmt: str = FormatOpt,
-    output: Path = OutputOpt,
-    fail_on: str = _FailOnOpt,
     forks: int = _ForksOpt,
+    out: ReportOptions = report_options(_FailOnOpt),
 ) -> None:
     """Run the MLPS 2.0 level-3 hardening baseline (--check: audit, change nothing)."""
     from govcloud.hardening import run_baseline
 
-    fail_on = check_fail_on(fail_on)
-    fmt = resolve_format(fmt)
     tag_list = [t.strip() for item in tags for t in item.split(",") if t.strip()]
     inv = inventory or _default_inventory()
     note(f"harden: {'audit (--check)' if check else 'remediation'} with inventory {inv}")
@@ -95,7 +82,7 @@ def harden(
         playbooks_dir=playbooks,
         forks=forks,
     )
-    emit(_render(run.report, fmt), output)
+    out.write(run.report, color=False)
     record("harden --check" if check else "harden", [inv], run.report.to_json())
     counts = run.report.sections["hardening"].get("counts", {})
     note(
@@ -106,13 +93,7 @@ def harden(
     if len(run.hosts) > 1:
         for name, host in sorted(run.hosts.items()):
             note(f"harden: {name}: {host.verdict}")
-    raise typer.Exit(run.report.exit_code(fail_on))
-
-
-def _render(report, fmt: str) -> str:  # type: ignore[no-untyped-def]
-    from govcloud.report import render
-
-    return render(report, fmt)
+    out.exit(run.report)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,21 +1,19 @@
 """`govcloud plan | apply | drift | destroy` and `govcloud credentials`: requests onto OpenStack.
 
-Every command first loads and checks the requests (no API call for a request that fails its
-policies), then reads the cloud with one list call per resource type, diffs in memory
-(``govcloud.provision``) and, for apply/destroy, carries the plan out (``govcloud.cloud.apply``).
+The commands parse options, call ``govcloud.provision.service.ProvisionService`` (load and gate
+the requests before any API call, read each cloud once, diff, carry the plan out) and print,
+record in the audit log and exit. A test hands the commands its own service (a fake cloud and
+clock) as typer's context object: ``CliRunner().invoke(app, args, obj=service)``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import fcntl
-import hashlib
+import functools
+import inspect
 import json
-import os
 import re
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,16 +30,23 @@ from govcloud.cli.common import (
     emit,
     note,
     record,
+    resolve_inventory,
 )
 from govcloud.documents import Document
-from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, CloudError, GovcloudError, InputError
+from govcloud.errors import EXIT_FINDINGS, EXIT_USAGE, GovcloudError, InputError
 from govcloud.fsutil import write_atomic
-from govcloud.provision.desired import Resource, desired_state
-from govcloud.provision.plan import Plan, diff, render_plan
-from govcloud.state import ensure_state_subdir, state_dir
+from govcloud.provision.drift import drift_document, drift_rows, render_drift
+from govcloud.provision.plan import render_plan
+from govcloud.provision.planfile import SavedPlan, check_saved, plan_document, split_plan_file
+from govcloud.provision.service import (
+    ExecuteOptions,
+    Planned,
+    ProvisionService,
+    Target,
+    requests_of,
+)
 from govcloud.validate import Validated
 
-PLAN_FORMAT = "govcloud-plan"
 PathsArg = typer.Argument(..., help="Request files or folders (the inventory they refer to is "
                           "read from --inventory); for apply also a saved plan file.")
 CloudOpt = typer.Option(None, "--os-cloud", help="Cloud in clouds.yaml (default: $OS_CLOUD, "
@@ -71,41 +76,97 @@ VolTypeOpt = typer.Option("encrypted", "--encrypted-volume-type",
                           help="Volume type used for `encrypted: true` volumes.")
 
 
-@dataclass
-class Target:
-    """The requests going to one cloud."""
+@dataclass(frozen=True)
+class Shared:
+    """The options plan, apply, drift and destroy have in common, as one value."""
 
-    cloud: str
-    requests: list[Document]
-
-    @property
-    def ids(self) -> set[str]:
-        return {r.id for r in self.requests}
-
-
-# ---------------------------------------------------------------- loading and gating
+    ctx: typer.Context
+    paths: list[Path]
+    os_cloud: str | None
+    inventory: Path | None
+    policies: Path | None = None
+    fail_on: str = "high"
+    prune: bool = False
 
 
-def _split_plan_file(paths: list[Path]) -> tuple[list[Path], dict[str, Any] | None]:
-    docs, plan = [], None
-    for path in paths:
-        if path.is_file() and path.suffix == ".json":
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise InputError(f"{path}: not a plan file ({exc})",
-                                 hint="pass a file written by `govcloud plan --out`") from exc
-            if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-                raise InputError(f"{path}: not a govcloud plan file",
-                                 hint="pass a file written by `govcloud plan --out`")
-            if plan is not None:
-                raise InputError("more than one plan file given", hint="pass one")
-            plan = data
-        else:
-            docs.append(path)
-    if plan is not None and not docs:
-        docs = [Path(p) for p in plan.get("paths", [])]
-    return docs, plan
+# name -> (type, typer declaration) of each option in Shared
+SHARED_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "paths": (list[Path], PathsArg), "os_cloud": (str, CloudOpt),
+    "inventory": (Path, InventoryOpt), "policies": (Path, PoliciesOpt),
+    "fail_on": (str, FailOnOpt), "prune": (bool, PruneOpt),
+}
+
+
+def shared_options(*order: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declare a command's options once: ``order`` names them as ``--help`` lists them, the
+    shared ones (SHARED_OPTIONS) among the function's own; the function gets the shared ones
+    as ``opts: Shared``."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(fn, eval_str=True).parameters
+        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        params = [inspect.Parameter("ctx", keyword, annotation=typer.Context)]
+        for name in order:
+            kind, default = SHARED_OPTIONS.get(name) or (own[name].annotation, own[name].default)
+            params.append(inspect.Parameter(name, keyword, default=default, annotation=kind))
+        shared = [n for n in order if n in SHARED_OPTIONS]
+
+        @functools.wraps(fn)
+        def wrapper(ctx: typer.Context, **options: Any) -> None:
+            opts = Shared(ctx, **{n: options.pop(n) for n in shared})
+            fn(opts, **options)
+
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+# ---------------------------------------------------------------- the service and its output
+
+
+class _Progress:
+    """The executor's lines on stderr: one per finished action, or on a terminal one updating
+    line with a bar; a sentence (``notice``) first ends that line."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.open = False
+
+    def line(self, message: str) -> None:
+        if not self.tty:
+            note(message)
+            return
+        bar = ""
+        found = re.match(r"\[(\d+)/(\d+)\] ", message)
+        if found:
+            done, total = int(found.group(1)), max(int(found.group(2)), 1)
+            filled = 24 * done // total
+            bar = f"[{'#' * filled}{'.' * (24 - filled)}] "
+        sys.stderr.write("\r\033[K" + (bar + message)[:150])
+        sys.stderr.flush()
+        self.open = True
+
+    def notice(self, message: str) -> None:
+        self.close()
+        note(message)
+
+    def close(self) -> None:
+        if self.open:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.open = False
+
+
+@contextmanager
+def _service(ctx: typer.Context) -> Iterator[ProvisionService]:
+    """The service of this run: the context object a test passes, else the real one."""
+    base = ctx.obj if isinstance(ctx.obj, ProvisionService) else ProvisionService()
+    progress = _Progress()
+    try:
+        yield base.reporting(progress.line, progress.notice)
+    finally:
+        progress.close()
 
 
 def _load(paths: list[Path], inventory: Path | None = None) -> Validated:
@@ -124,203 +185,115 @@ def _load(paths: list[Path], inventory: Path | None = None) -> Validated:
     return validated
 
 
-def _requests(validated: Validated) -> list[Document]:
-    requests = validated.requests()
-    if not requests:
-        raise InputError("no ResourceRequest under the given paths",
-                         hint="point at request files (the inventory comes from --inventory)")
-    return requests
+def _policies(service: ProvisionService, path: Path | None) -> Any:
+    """The policy set in force, with what it decided about hard rules said on stderr."""
+    policy_set = service.load_policies(path)
+    for message in policy_set.notes:
+        note(f"govcloud: note: {message}")
+    return policy_set
 
 
-def _gate(validated: Validated, policies: Path | None, fail_on: str, command_name: str,
-          paths: list[Path], inventory: Path | None = None) -> tuple[list[Document], Any]:
-    """Requests that fail their policies at or above --fail-on, or any hard rule (whatever
-    --fail-on, --policies or waivers say), stop everything before any call. Returns the
-    requests and the gate record for the command's audit-log entry."""
-    from govcloud.check import run_check
+def _gate(service: ProvisionService, validated: Validated, policies: Path | None,
+          fail_on: str, command_name: str, paths: list[Path],
+          inventory: Path | None) -> tuple[list[Document], Any, Any]:
+    """Requests failing their policies stop everything before any call (exit 1, recorded).
+    Returns the requests, the policy set and the gate record for the audit log."""
     from govcloud.cli.app import _with_inventory
-    from govcloud.cli.common import policies_in_force, resolve_inventory
     from govcloud.gate import GateSettings
-    from govcloud.providers import builtin_providers
 
-    requests = _requests(validated)
-    policy_set = policies_in_force(policies)
-    report = run_check(validated, policy_set, today=dt.date.today(),
-                       providers=builtin_providers())
+    requests_of(validated)
+    policy_set = _policies(service, policies)
     root, source = resolve_inventory(inventory)
-    gate = GateSettings(fail_on, str(policies) if policies else None,
-                        inventory=str(root) if root else None, inventory_source=source)
-    record_of_gate = gate.record(report, policy_set)
-    ids = {f"ResourceRequest/{r.id}" for r in requests}
-    blocking = [f for f in report.blocking(fail_on) if f.target in ids]
-    if blocking:
-        for finding in blocking[:30]:
+    settings = GateSettings(fail_on, str(policies) if policies else None,
+                            inventory=str(root) if root else None, inventory_source=source)
+    gate = service.gate_requests(validated, policy_set, fail_on, settings)
+    if gate.blocking:
+        for finding in gate.blocking[:30]:
             hard = " [hard rule]" if finding.hard else ""
             note(f"  {finding.severity:<8} {finding.policy:<12} {finding.target} "
                  f"({finding.location}): {finding.message}{hard}")
-        refused = sorted({f.target.partition("/")[2] for f in blocking})
-        hard_count = sum(1 for f in blocking if f.hard)
-        why = (f" ({hard_count} of hard rules, which no --fail-on, --policies or waiver "
-               "switches off)" if hard_count else "")
-        todo = "fix them" if hard_count == len(blocking) else "fix or waive them"
-        note(f"govcloud: refused: {len(blocking)} finding(s) at or above {fail_on}{why} in "
-             f"{', '.join(refused)}; {todo} (`govcloud check`), or apply the others alone. "
+        why = (f" ({gate.hard} of hard rules, which no --fail-on, --policies or waiver "
+               "switches off)" if gate.hard else "")
+        todo = "fix them" if gate.hard == len(gate.blocking) else "fix or waive them"
+        note(f"govcloud: refused: {len(gate.blocking)} finding(s) at or above {fail_on}{why} in "
+             f"{', '.join(gate.refused)}; {todo} (`govcloud check`), or apply the others alone. "
              "Nothing was sent to the cloud.")
         record(command_name, _with_inventory(paths, root),
-               {"refused": refused, "gate": record_of_gate})
+               {"refused": gate.refused, "gate": gate.record})
         raise typer.Exit(EXIT_FINDINGS)
-    return list(requests), record_of_gate
+    return list(gate.requests), policy_set, gate.record
 
 
-def _targets(validated: Validated, requests: list[Document], os_cloud: str | None) -> list[Target]:
-    override = os_cloud or os.environ.get("OS_CLOUD")
-    by_cloud: dict[str, list[Document]] = {}
-    for request in requests:
-        cloud = override
-        if not cloud:
-            platform = validated.catalog.get("Platform", request.spec["platform"])
-            cloud = platform.spec["cloud"] if platform is not None else None
-        if not cloud:
-            raise InputError(f"request {request.id}: no cloud to send it to",
-                             hint="pass --os-cloud NAME or set OS_CLOUD")
-        by_cloud.setdefault(cloud, []).append(request)
-    return [Target(c, sorted(r, key=lambda d: d.id)) for c, r in sorted(by_cloud.items())]
+def _plan_all(service: ProvisionService, validated: Validated, targets: Sequence[Target],
+              **how: bool) -> list[Planned]:
+    """Each target read and planned; on a failure the connections opened so far are closed."""
+    planned: list[Planned] = []
+    try:
+        for target in targets:
+            planned.append(service.plan(target, validated, **how))
+    except BaseException:
+        service.close(planned)
+        raise
+    return planned
 
 
-def request_digest(request: Document) -> str:
-    text = json.dumps(request.body, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _load_and_plan(service: ProvisionService, opts: Shared,
+                   **how: bool) -> tuple[Validated, list[Planned]]:
+    """drift and destroy: the requests (no gate) and each of their clouds planned."""
+    validated = _load(opts.paths, opts.inventory)
+    targets = service.targets(validated, requests_of(validated), opts.os_cloud)
+    return validated, _plan_all(service, validated, targets, **how)
 
 
-# ---------------------------------------------------------------- reading and planning
-
-
-@dataclass
-class Planned:
-    target: Target
-    cloud: Any  # govcloud.cloud.Cloud
-    desired: list[Resource]
-    snapshot: Any  # govcloud.cloud.read.Snapshot
-    plan: Plan
-    prune: bool = False
-
-
-def _plan_one(target: Target, validated: Validated, *, refresh: bool,
-              destroy: bool = False, prune: bool = False) -> Planned:
-    from govcloud.cloud import connect, read_cloud
-
-    cloud = connect(target.cloud)
-    desired = desired_state(validated.catalog, target.requests)
-    snap = read_cloud(cloud, desired, target.ids, refresh=refresh)
-    if snap.conflicts:
-        cloud.close()
-        raise CloudError(f"cloud {target.cloud}: {snap.conflicts[0]}",
-                         hint=f"{len(snap.conflicts)} conflict(s); nothing was changed")
-    plan = diff([] if destroy else desired, snap.resources, target.ids, snap.broken,
-                prune=prune)
-    return Planned(target, cloud, desired, snap, plan, prune)
-
-
-def _gate_planned(planned: list[Planned], validated: Validated, policies: Path | None,
-                  fail_on: str) -> None:
-    """Before any write: the live-cloud policies on the state the plan leaves (as audit would
-    read it) refuse like check; apply never makes what audit flags."""
-    from govcloud.policy import load_policies
-    from govcloud.provision.planned import check_planned, planned_documents
-
-    policy_set = load_policies(policies)
-    refusals: list[tuple[str, Any, str]] = []
-    for p in planned:
-        docs = planned_documents(p.desired, p.target.cloud, ids=p.snapshot.ids,
-                                 images=p.snapshot.images)
-        result = check_planned(validated.catalog, policy_set, docs, fail_on=fail_on,
-                               today=dt.date.today())
-        refusals.extend((p.target.cloud, f, result.describe(f)) for f in result.blocking)
+def _refuse_planned(service: ProvisionService, planned: list[Planned], validated: Validated,
+                    policy_set: Any, fail_on: str) -> None:
+    refusals = service.gate_planned(planned, validated, policy_set, fail_on)
     if refusals:
-        for cloud, finding, text in refusals[:30]:
-            note(f"  {finding.severity:<8} {finding.policy:<12} cloud {cloud}: {text}")
+        for r in refusals[:30]:
+            note(f"  {r.finding.severity:<8} {r.finding.policy:<12} cloud {r.cloud}: {r.text}")
         note(f"govcloud: refused: the planned state breaks {len(refusals)} live-cloud policy "
              f"finding(s) at or above {fail_on} (or not waivable); `govcloud audit` would flag "
              "them after apply. Fix the requests. Nothing was sent to the cloud.")
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _list_foreign_deletions(planned: list[Planned]) -> None:
-    """Name every resource govcloud did not create before it is deleted (stderr, always)."""
-    from govcloud.provision.plan import foreign_deletions
-
-    for p in planned:
-        for action in foreign_deletions(p.plan):
-            r = action.resource
-            note(f"cloud {p.target.cloud}: will delete {r.kind} {r.name} (tenant {r.tenant}): "
-                 f"{action.reason}")
-
-
-def _plan_json(planned: list[Planned], paths: list[Path], refresh: bool) -> dict[str, Any]:
-    return {
-        "format": PLAN_FORMAT,
-        "version": 1,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "paths": [str(p.resolve()) for p in paths],
-        "refresh": refresh,
-        "prune": any(p.prune for p in planned),
-        "clouds": [
-            {"cloud": p.target.cloud, "fingerprint": p.plan.fingerprint,
-             "requests": {r.id: request_digest(r) for r in p.target.requests},
-             "summary": p.plan.summary(), "unchanged": p.plan.unchanged,
-             "actions": [a.to_json() for a in p.plan.actions]}
-            for p in planned
-        ],
-    }
+def _check_approvals(service: ProvisionService, targets: list[Target], validated: Validated,
+                     policy_set: Any, skip: bool, doc_paths: list[Path],
+                     inventory: Path | None) -> None:
+    """MLPS >= 3 requests need the three approvals (docs/audit.md)."""
+    check = service.approvals(targets, validated, policy_set, resolve_inventory(inventory)[0],
+                              skip=skip)
+    if check.skipped:
+        record("apply --skip-approvals-on-devcloud", doc_paths,
+               {"approvals": "skipped", "requests": list(check.needed)})
+        note(f"govcloud: warning: approvals skipped for {len(check.needed)} MLPS>=3 request(s) "
+             "on devcloud (recorded in the audit log)")
+    if check.problems:
+        for problem in check.problems:
+            note(f"  {problem}")
+        note(f"govcloud: refused: {len(check.problems)} approval problem(s); nothing was sent "
+             "to the cloud. Collect the missing signatures with `govcloud approve`.")
+        raise typer.Exit(EXIT_FINDINGS)
 
 
-def _show(planned: list[Planned], fmt: str | None, paths: list[Path], refresh: bool) -> None:
+def _format(fmt: str | None) -> str:
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     if fmt not in ("table", "json"):
         raise InputError(f"unknown format '{fmt}'", hint="use table or json")
-    if fmt == "json":
-        emit(json.dumps(_plan_json(planned, paths, refresh), indent=2, ensure_ascii=False), None)
+    return fmt
+
+
+def _show(service: ProvisionService, planned: list[Planned], fmt: str | None,
+          paths: list[Path], refresh: bool) -> None:
+    if _format(fmt) == "json":
+        emit(json.dumps(plan_document(planned, paths, refresh, service.now()), indent=2,
+                        ensure_ascii=False), None)
         return
     blocks = []
     for p in planned:
         blocks.append(f"# cloud {p.target.cloud}: {', '.join(sorted(p.target.ids))}")
         blocks.append(render_plan(p.plan))
     emit("\n".join(blocks), None)
-
-
-@contextmanager
-def _cloud_lock(cloud: str) -> Iterator[None]:
-    """One apply/destroy per cloud at a time on this machine."""
-    path = ensure_state_subdir("locks") / f"{cloud}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(f"another govcloud apply or destroy is running on cloud {cloud}",
-                             hint="wait for it to finish") from None
-        yield
-    finally:
-        os.close(fd)
-
-
-def _progress() -> Any:
-    tty = sys.stderr.isatty()
-
-    def say(message: str) -> None:
-        if not tty:
-            note(message)
-            return
-        bar = ""
-        found = re.match(r"\[(\d+)/(\d+)\] ", message)
-        if found:
-            done, total = int(found.group(1)), max(int(found.group(2)), 1)
-            filled = 24 * done // total
-            bar = f"[{'#' * filled}{'.' * (24 - filled)}] "
-        sys.stderr.write("\r\033[K" + (bar + message)[:150])
-        sys.stderr.flush()
-
-    return say
 
 
 def _confirm(yes: bool, what: str) -> None:
@@ -333,251 +306,110 @@ def _confirm(yes: bool, what: str) -> None:
         raise typer.Exit(0)
 
 
-RESUME_ROUNDS = 3  # an apply whose connection dropped re-reads the cloud and goes on
-
-
-def _execute(planned: Planned, key_file: Path | None, cred_dir: Path | None,
-             vol_type: str, workers: int, validated: Validated, *, destroy: bool = False) -> Any:
-    """Carry out the plan. When an API drops a connection mid-call (a write cannot simply be
-    sent again: it may have been done), read the cloud again, plan again and go on, as a
-    re-run would: resources the dropped call made are found by name and adopted."""
-    from govcloud.cloud import read_cloud
-    from govcloud.cloud.apply import Executor, Options, Outcome
-    from govcloud.cloud.session import transient
-    from govcloud.provision import credentials
-
-    options = Options(workers=workers, encrypted_volume_type=vol_type,
-                      departments={r.spec["tenant"]: r.spec["department"]
-                                   for r in planned.target.requests})
-    total = Outcome()
-    for attempt in range(1, RESUME_ROUNDS + 1):
-        plan = planned.plan
-        if any(a.resource.kind == "user" and a.op in ("create", "replace")
-               for a in plan.actions) and options.credentials_key is None:
-            options.credentials_key = credentials.load_key(key_file)
-            options.credentials_dir = cred_dir or (state_dir() / "credentials")
-            # a rolled-back or unadopted bundle stops the run before the first cloud call
-            for department in sorted({options.departments.get(a.resource.tenant,
-                                                              a.resource.tenant)
-                                      for a in plan.actions if a.resource.kind == "user"}):
-                credentials.check_writable(options.credentials_dir, options.credentials_key,
-                                           department)
-        executor = Executor(planned.cloud, planned.snapshot, options, _progress())
-        try:
-            outcome = executor.run(plan)
-        except CloudError as exc:
-            total.absorb(executor.outcome)
-            if attempt == RESUME_ROUNDS or not transient(exc.__cause__):
-                raise
-            note(f"cloud {planned.target.cloud}: {exc.message}; the connection dropped: "
-                 f"reading the cloud again and resuming (round {attempt + 1} of "
-                 f"{RESUME_ROUNDS})")
-            time.sleep(2.0 * attempt)
-            try:
-                snap = read_cloud(planned.cloud, planned.desired, planned.target.ids,
-                                  refresh=True)
-            except CloudError as again:  # the API is down, not blinking: say what failed first
-                note(f"cloud {planned.target.cloud}: cannot read it again ({again.message})")
-                raise exc from None
-            if snap.conflicts:
-                raise CloudError(f"cloud {planned.target.cloud}: {snap.conflicts[0]}") from exc
-            planned.snapshot = snap
-            planned.plan = diff([] if destroy else planned.desired, snap.resources,
-                                planned.target.ids, snap.broken, prune=planned.prune)
-            continue
-        finally:
-            if sys.stderr.isatty():
-                sys.stderr.write("\n")
-        total.absorb(outcome)
-        return total
-    raise AssertionError("unreachable: the last round returns or raises")
-
-
 # ---------------------------------------------------------------- commands
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @command
-    def plan(
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        fmt: str = OutOpt,
-        out: Path = OutFileOpt,
-        refresh: bool = RefreshOpt,
-        policies: Path = PoliciesOpt,
-        fail_on: str = FailOnOpt,
-        inventory: Path = InventoryOpt,
-        prune: bool = PruneOpt,
-    ) -> None:
+    @shared_options("paths", "os_cloud", "fmt", "out", "refresh", "policies", "fail_on",
+                    "inventory", "prune")
+    def plan(opts: Shared, fmt: str = OutOpt, out: Path = OutFileOpt,
+             refresh: bool = RefreshOpt) -> None:
         """What apply would create, change or delete on OpenStack for the requests."""
-        fail_on = check_fail_on(fail_on)
-        validated = _load(paths, inventory)
-        requests, _ = _gate(validated, policies, fail_on, "plan", paths, inventory)
-        planned = [_plan_one(t, validated, refresh=refresh, prune=prune)
-                   for t in _targets(validated, requests, os_cloud)]
-        try:
-            _gate_planned(planned, validated, policies, fail_on)
-            _show(planned, fmt, paths, refresh)
-            if out is not None:
-                emit(json.dumps(_plan_json(planned, paths, refresh), indent=2,
-                                ensure_ascii=False), out)
-            for p in planned:
-                note(f"cloud {p.target.cloud}: {p.plan.summary()} "
-                     f"({p.cloud.counter.total} API calls)")
-        finally:
-            for p in planned:
-                p.cloud.close()
-
-    @app.command()
-    @command
-    def apply(
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        yes: bool = YesOpt,
-        workers: int = WorkersOpt,
-        key_file: Path = KeyOpt,
-        cred_dir: Path = CredDirOpt,
-        vol_type: str = VolTypeOpt,
-        skip_approvals: bool = SkipApprovalsOpt,
-        policies: Path = PoliciesOpt,
-        fail_on: str = FailOnOpt,
-        inventory: Path = InventoryOpt,
-        prune: bool = PruneOpt,
-    ) -> None:
-        """Make the cloud match the requests (idempotent; re-run after a failure to resume)."""
-        fail_on = check_fail_on(fail_on)
-        doc_paths, saved = _split_plan_file(paths)
-        validated = _load(doc_paths, inventory)
-        requests, gate = _gate(validated, policies, fail_on, "apply", doc_paths, inventory)
-        refresh = bool(saved["refresh"]) if saved else True
-        if saved is not None and prune and not saved.get("prune"):
-            raise InputError("--prune given, but the plan file was made without it",
-                             hint="run `govcloud plan --prune --out PLANFILE` and review it")
-        prune = bool(saved.get("prune")) if saved is not None else prune
-        targets = _targets(validated, requests, os_cloud)
-        _check_approvals(targets, validated, policies, skip_approvals, doc_paths, inventory)
-        planned = []
-        writing = False  # between the intent entry and the end of the writes
-        results: dict[str, Any] = {}
-        try:
-            for target in targets:
-                planned.append(_plan_one(target, validated, refresh=refresh, prune=prune))
-            if saved is not None:
-                _check_saved(saved, planned)
-            _gate_planned(planned, validated, policies, fail_on)
-            if all(p.plan.empty for p in planned):
-                for p in planned:
-                    note(f"cloud {p.target.cloud}: no changes; the cloud matches the requests "
-                         f"({p.cloud.counter.writes} write calls)")
-                record("apply", doc_paths, {"changes": 0, "gate": gate})
-                return
-            _show(planned, "table", doc_paths, refresh) if sys.stdout.isatty() else None
-            _list_foreign_deletions(planned)
-            _confirm(yes or saved is not None and yes, "apply these changes")
-            # Two entries: the intent before the first write, the outcome after (or the failure).
-            record("apply (intent)", doc_paths, {"gate": gate, **{p.target.cloud: {
-                "plan": p.plan.summary(), "fingerprint": p.plan.fingerprint} for p in planned}})
-            writing = True
-            for p in planned:
-                original = p.plan  # _execute re-plans if it has to resume
-                counts = original.counts
-                with _cloud_lock(p.target.cloud):
-                    outcome = _execute(p, key_file, cred_dir, vol_type, workers, validated)
-                note(f"cloud {p.target.cloud}: apply complete: {counts.get('create', 0)} "
-                     f"created, {counts.get('update', 0)} changed, "
-                     f"{counts.get('replace', 0)} replaced, {counts.get('delete', 0)} deleted "
-                     f"({p.cloud.counter.writes} write calls)")
-                for bundle in outcome.passwords_written:
-                    note(f"initial passwords of new users are in {bundle} (SM4-GCM; read with "
-                         "`govcloud credentials show`)")
-                results[p.target.cloud] = {"plan": original.summary(),
-                                           "fingerprint": original.fingerprint,
-                                           "writes": p.cloud.counter.writes,
-                                           "prune": p.prune}
-            writing = False
-            record("apply", doc_paths, {**results, "gate": gate})
-        except (GovcloudError, KeyboardInterrupt) as exc:
-            if writing:
-                record("apply (failed)", doc_paths, {"done": results,
-                                                     "error": type(exc).__name__})
-            raise
-        finally:
-            for p in planned:
-                p.cloud.close()
-
-    @app.command()
-    @command
-    def drift(
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        fmt: str = OutOpt,
-        inventory: Path = InventoryOpt,
-    ) -> None:
-        """Managed resources that differ from their request, and unmanaged ones (exit 1)."""
-        validated = _load(paths, inventory)
-        requests = _requests(validated)
-        rows: list[dict[str, Any]] = []
-        for target in _targets(validated, requests, os_cloud):
-            planned = _plan_one(target, validated, refresh=True)
+        fail_on, paths = check_fail_on(opts.fail_on), opts.paths
+        with _service(opts.ctx) as service:
+            validated = _load(paths, opts.inventory)
+            requests, policy_set, _ = _gate(service, validated, opts.policies, fail_on, "plan",
+                                            paths, opts.inventory)
+            planned = _plan_all(service, validated,
+                                service.targets(validated, requests, opts.os_cloud),
+                                refresh=refresh, prune=opts.prune)
             try:
-                rows.extend(drift_rows(planned))
+                _refuse_planned(service, planned, validated, policy_set, fail_on)
+                _show(service, planned, fmt, paths, refresh)
+                if out is not None:
+                    emit(json.dumps(plan_document(planned, paths, refresh, service.now()),
+                                    indent=2, ensure_ascii=False), out)
+                for p in planned:
+                    note(f"cloud {p.target.cloud}: {p.plan.summary()} "
+                         f"({p.cloud.counter.total} API calls)")
             finally:
-                planned.cloud.close()
-        _show_drift(rows, fmt)
-        record("drift", paths, {"drift": len(rows)})
+                service.close(planned)
+
+    @app.command()
+    @command
+    @shared_options("paths", "os_cloud", "yes", "workers", "key_file", "cred_dir", "vol_type",
+                    "skip_approvals", "policies", "fail_on", "inventory", "prune")
+    def apply(opts: Shared, yes: bool = YesOpt, workers: int = WorkersOpt,
+              key_file: Path = KeyOpt, cred_dir: Path = CredDirOpt, vol_type: str = VolTypeOpt,
+              skip_approvals: bool = SkipApprovalsOpt) -> None:
+        """Make the cloud match the requests (idempotent; re-run after a failure to resume)."""
+        fail_on, inventory, prune = check_fail_on(opts.fail_on), opts.inventory, opts.prune
+        doc_paths, saved = split_plan_file(opts.paths)
+        with _service(opts.ctx) as service:
+            validated = _load(doc_paths, inventory)
+            requests, policy_set, gate = _gate(service, validated, opts.policies, fail_on,
+                                               "apply", doc_paths, inventory)
+            refresh = saved.refresh if saved is not None else True
+            if saved is not None:
+                saved.check_prune(prune)
+                prune = saved.prune
+            targets = service.targets(validated, requests, opts.os_cloud)
+            _check_approvals(service, targets, validated, policy_set, skip_approvals,
+                             doc_paths, inventory)
+            planned = _plan_all(service, validated, targets, refresh=refresh, prune=prune)
+            try:
+                _apply_planned(service, planned, validated, policy_set, saved, ApplyRun(
+                    doc_paths, gate, fail_on, refresh, yes,
+                    ExecuteOptions(workers, vol_type, key_file, cred_dir)))
+            finally:
+                service.close(planned)
+
+    @app.command()
+    @command
+    @shared_options("paths", "os_cloud", "fmt", "inventory")
+    def drift(opts: Shared, fmt: str = OutOpt) -> None:
+        """Managed resources that differ from their request, and unmanaged ones (exit 1)."""
+        with _service(opts.ctx) as service:
+            _, planned = _load_and_plan(service, opts, refresh=True)
+            try:
+                rows = [row for p in planned for row in drift_rows(p)]
+            finally:
+                service.close(planned)
+        if _format(fmt) == "json":
+            emit(json.dumps(drift_document(rows), indent=2, ensure_ascii=False), None)
+        else:
+            emit(render_drift(rows), None)
+        record("drift", opts.paths, {"drift": len(rows)})
         if rows:
             raise typer.Exit(EXIT_FINDINGS)
 
     @app.command()
     @command
-    def destroy(
-        paths: list[Path] = PathsArg,
-        os_cloud: str = CloudOpt,
-        yes: bool = YesOpt,
-        workers: int = WorkersOpt,
-        inventory: Path = InventoryOpt,
-    ) -> None:
+    @shared_options("paths", "os_cloud", "yes", "workers", "inventory")
+    def destroy(opts: Shared, yes: bool = YesOpt, workers: int = WorkersOpt) -> None:
         """Remove what the requests created, in reverse order, and only that."""
-        validated = _load(paths, inventory)
-        requests = _requests(validated)
-        planned: list[Planned] = []
-        try:
-            for target in _targets(validated, requests, os_cloud):
-                p = _plan_one(target, validated, refresh=False, destroy=True)
-                planned.append(p)
-                # Rules of a managed group go with it (the plan lists them); anything else
-                # govcloud did not create stops the destroy.
-                deleting = {a.resource.key for a in p.plan.actions}
-                foreign = [r for r in p.snapshot.resources
-                           if r.request not in target.ids and r.key not in deleting]
-                if foreign:
-                    names = ", ".join(f"{r.kind} {r.name} (tenant {r.tenant})"
-                                      for r in foreign[:10])
-                    raise CloudError(
-                        f"cloud {target.cloud}: refusing to destroy: the projects hold "
-                        f"{len(foreign)} resource(s) govcloud did not create: {names}",
-                        hint="remove or move them first; destroy removes only what the "
-                             "requests created")
-            if all(p.plan.empty for p in planned):
-                note("nothing to destroy")
-                record("destroy", paths, {"changes": 0})
-                return
-            if sys.stdout.isatty():
-                _show(planned, "table", paths, False)
-            _confirm(yes, "destroy these resources")
-            summaries = {p.target.cloud: p.plan.summary() for p in planned}
-            for p in planned:
-                removing = len(p.plan.actions)
-                with _cloud_lock(p.target.cloud):
-                    _execute(p, None, None, "encrypted", workers, validated, destroy=True)
-                note(f"cloud {p.target.cloud}: destroy complete: {removing} "
-                     f"resource(s) removed ({p.cloud.counter.writes} write calls)")
-            record("destroy", paths, {p.target.cloud: summaries[p.target.cloud]
-                                      for p in planned})
-        finally:
-            for p in planned:
-                p.cloud.close()
+        paths = opts.paths
+        with _service(opts.ctx) as service:
+            _, planned = _load_and_plan(service, opts, refresh=False, destroy=True)
+            try:
+                for p in planned:
+                    service.check_destroyable(p)
+                if all(p.plan.empty for p in planned):
+                    note("nothing to destroy")
+                    record("destroy", paths, {"changes": 0})
+                    return
+                if sys.stdout.isatty():
+                    _show(service, planned, "table", paths, False)
+                _confirm(yes, "destroy these resources")
+                for p in planned:
+                    applied = service.execute(p, ExecuteOptions(workers=workers))
+                    note(f"cloud {p.target.cloud}: destroy complete: {len(p.plan.actions)} "
+                         f"resource(s) removed ({applied.writes} write calls)")
+                record("destroy", paths, {p.target.cloud: p.plan.summary() for p in planned})
+            finally:
+                service.close(planned)
 
     credentials_app = typer.Typer(help="Credentials bundles of the users apply creates "
                                   "(SM4-GCM).", no_args_is_help=True)
@@ -602,12 +434,8 @@ def register(app: typer.Typer) -> None:
 
     @credentials_app.command("show")
     @command
-    def show(
-        bundle: Path = BundleArg,
-        key_file: Path = KeyOpt,
-        fmt: str = OutOpt,
-        adopt: bool = AdoptOpt,
-    ) -> None:
+    def show(bundle: Path = BundleArg, key_file: Path = KeyOpt, fmt: str = OutOpt,
+             adopt: bool = AdoptOpt) -> None:
         """Decrypt a bundle and print its users' initial passwords (to stdout only)."""
         from govcloud.provision import credentials as cred
 
@@ -631,110 +459,60 @@ def register(app: typer.Typer) -> None:
         emit("\n".join(lines), None)
 
 
-def _check_saved(saved: dict[str, Any], planned: list[Planned]) -> None:
-    clouds = {c["cloud"]: c for c in saved.get("clouds", [])}
+@dataclass(frozen=True)
+class ApplyRun:
+    """What apply was asked, beyond the plan: for the audit log, the output and the writes."""
+
+    doc_paths: list[Path]
+    gate: Any
+    fail_on: str
+    refresh: bool
+    yes: bool
+    options: ExecuteOptions
+
+
+def _apply_planned(service: ProvisionService, planned: list[Planned], validated: Validated,
+                   policy_set: Any, saved: SavedPlan | None, run: ApplyRun) -> None:
+    doc_paths = run.doc_paths
+    if saved is not None:
+        check_saved(saved, planned)
+    _refuse_planned(service, planned, validated, policy_set, run.fail_on)
+    if all(p.plan.empty for p in planned):
+        for p in planned:
+            note(f"cloud {p.target.cloud}: no changes; the cloud matches the requests "
+                 f"({p.cloud.counter.writes} write calls)")
+        record("apply", doc_paths, {"changes": 0, "gate": run.gate})
+        return
+    if sys.stdout.isatty():
+        _show(service, planned, "table", doc_paths, run.refresh)
     for p in planned:
-        entry = clouds.get(p.target.cloud)
-        if entry is None:
-            raise InputError(f"the plan file has no plan for cloud {p.target.cloud}",
-                             hint="run `govcloud plan --out` again")
-        digests = {r.id: request_digest(r) for r in p.target.requests}
-        if digests != entry.get("requests"):
-            raise InputError("the requests changed since the plan was made (stale plan)",
-                             hint="run `govcloud plan --out PLANFILE` again and review it")
-        if entry.get("fingerprint") != p.plan.fingerprint:
-            raise InputError(f"cloud {p.target.cloud} changed since the plan was made "
-                             "(stale plan)",
-                             hint="run `govcloud plan --out PLANFILE` again and review it")
-
-
-def _check_approvals(targets: list[Target], validated: Validated, policies: Path | None,
-                     skip: bool, doc_paths: list[Path], inventory: Path | None) -> None:
-    """MLPS >= 3 requests need the three approvals (docs/audit.md), checked against the
-    inventory's signed roles, for this cloud and the waivers and policies in force now."""
-    from govcloud.approvals import apply_problems, needs_approval, policy_digests
-    from govcloud.cli.common import resolve_inventory
-    from govcloud.roles import load_roles
-
-    needed = [r for t in targets for r in t.requests if needs_approval(r)]
-    if not needed:
-        return
-    if skip:
-        others = sorted({t.cloud for t in targets if t.cloud != "devcloud"})
-        if others:
-            raise InputError(f"--skip-approvals-on-devcloud cannot skip approvals for cloud(s) "
-                             f"{', '.join(others)}",
-                             hint="collect the signatures with `govcloud approve`")
-        record("apply --skip-approvals-on-devcloud", doc_paths,
-               {"approvals": "skipped", "requests": [r.id for r in needed]})
-        note(f"govcloud: warning: approvals skipped for {len(needed)} MLPS>=3 request(s) on "
-             "devcloud (recorded in the audit log)")
-        return
-    problems = apply_problems([(t.cloud, t.requests) for t in targets],
-                              load_roles(resolve_inventory(inventory)[0]),
-                              validated.catalog.of_kind("Waiver"), policy_digests(policies),
-                              dt.date.today())
-    if problems:
-        for problem in problems:
-            note(f"  {problem}")
-        note(f"govcloud: refused: {len(problems)} approval problem(s); nothing was sent to "
-             "the cloud. Collect the missing signatures with `govcloud approve`.")
-        raise typer.Exit(EXIT_FINDINGS)
-
-
-def drift_rows(planned: Planned) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    want = {r.key for r in planned.desired}
-    listed = set()
-    for action in planned.plan.actions:
-        r = action.resource
-        listed.add(r.key)
-        status = {"create": "missing", "update": "changed", "replace": "changed",
-                  "delete": "not requested" if r.request else "unmanaged"}[action.op]
-        rows.append({"cloud": planned.target.cloud, "status": status, "kind": r.kind,
-                     "name": r.name, "tenant": r.tenant, "request": r.request,
-                     "reason": action.reason,
-                     "changes": [{"field": f, "actual": _jsonable(a), "requested": _jsonable(d)}
-                                 for f, a, d in action.changes]})
-    for r in planned.snapshot.resources:
-        if r.key not in want and not r.request and r.key not in listed:
-            rows.append({"cloud": planned.target.cloud, "status": "unmanaged", "kind": r.kind,
-                         "name": r.name, "tenant": r.tenant, "request": None,
-                         "reason": "in a managed project but not created by govcloud",
-                         "changes": []})
-    return rows
-
-
-def _jsonable(value: Any) -> Any:
-    from govcloud.provision.plan import _plain
-
-    return _plain(value)
-
-
-def _show_drift(rows: list[dict[str, Any]], fmt: str | None) -> None:
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
-    if fmt not in ("table", "json"):
-        raise InputError(f"unknown format '{fmt}'", hint="use table or json")
-    summary: dict[str, int] = {}
-    for row in rows:
-        summary[row["status"]] = summary.get(row["status"], 0) + 1
-    if fmt == "json":
-        emit(json.dumps({"version": 1, "drift": rows, "summary": summary}, indent=2,
-                        ensure_ascii=False), None)
-        return
-    if not rows:
-        emit("No drift: the cloud matches the requests.", None)
-        return
-    lines = []
-    for row in rows:
-        lines.append(f"{row['status']:<14} {row['kind']:<17} {row['name']} "
-                     f"(tenant {row['tenant']}, {row['request'] or 'unmanaged'})")
-        for change in row["changes"]:
-            lines.append(f"    {change['field']}: requested "
-                         f"{json.dumps(change['requested'], ensure_ascii=False)}, actual "
-                         f"{json.dumps(change['actual'], ensure_ascii=False)}")
-    lines.append("Drift: " + ", ".join(f"{v} {k}" for k, v in sorted(summary.items())) + ".")
-    emit("\n".join(lines), None)
+        for action in p.foreign_deletions:
+            r = action.resource
+            note(f"cloud {p.target.cloud}: will delete {r.kind} {r.name} (tenant {r.tenant}): "
+                 f"{action.reason}")
+    _confirm(run.yes, "apply these changes")
+    # Two entries: the intent before the first write, the outcome after (or the failure).
+    record("apply (intent)", doc_paths, {"gate": run.gate, **{p.target.cloud: {
+        "plan": p.plan.summary(), "fingerprint": p.plan.fingerprint} for p in planned}})
+    results: dict[str, Any] = {}
+    try:
+        for p in planned:
+            applied = service.execute(p, run.options)
+            counts = p.plan.counts
+            note(f"cloud {p.target.cloud}: apply complete: {counts.get('create', 0)} "
+                 f"created, {counts.get('update', 0)} changed, "
+                 f"{counts.get('replace', 0)} replaced, {counts.get('delete', 0)} deleted "
+                 f"({applied.writes} write calls)")
+            for bundle in applied.passwords_written:
+                note(f"initial passwords of new users are in {bundle} (SM4-GCM; read with "
+                     "`govcloud credentials show`)")
+            results[p.target.cloud] = {"plan": p.plan.summary(),
+                                       "fingerprint": p.plan.fingerprint,
+                                       "writes": applied.writes, "prune": p.prune}
+    except (GovcloudError, KeyboardInterrupt) as exc:
+        record("apply (failed)", doc_paths, {"done": results, "error": type(exc).__name__})
+        raise
+    record("apply", doc_paths, {**results, "gate": run.gate})
 
 
 __all__ = ["EXIT_USAGE", "register"]

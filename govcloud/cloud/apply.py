@@ -1,57 +1,48 @@
-"""Carry out a plan on the cloud in dependency order, independent calls in parallel.
+"""Carry out a plan on the cloud: a dependency graph run with a bounded number of API calls.
 
-Creates and updates run as soon as what they need in their own tenant is done (a subnet after
-its network, a server after its quota, network, subnet and security groups), so one tenant's
-slow server boot does not hold up another tenant's networks. Deletes (destroy, and the old half
-of a replacement) run stage by stage in reverse kind order.
+This is apply's scheduler; what each kind does on the cloud is in ``cloud/kinds.py``
+(``OPERATIONS``), what it needs in ``provision/kinds.py`` (``needs``). One graph holds every
+action of a plan, creates and deletes alike, with no barrier between kinds or tenants:
 
-Every create tags its resource with ``govcloud:request`` in the same call where the API allows
-(servers and volumes: metadata; projects: tags; users and rules: description); neutron objects
-get their tags right after. Names are deterministic, so a crash between any two calls leaves
-resources a re-run finds by name and adopts, never duplicates.
+- a create or update starts once what its kind needs in its own tenant is made (a subnet after
+  its network, a server after its quota, network, subnet and security groups), so one tenant's
+  slow server boot does not hold up another tenant's networks;
+- a delete starts once everything in its tenant that needs its kind is gone (an interface
+  before its subnet and router, a server before its network and security groups, everything
+  before the project), and after the creates and updates of those kinds (a server moved off a
+  security group before the group goes);
+- a replacement first deletes the old resource; the tenant's creates and updates wait for
+  that (the old one may hold the name, the quota or the address).
+
+A failed create or update starts nothing new (the first error is raised once the calls under
+way have finished). A failed delete stops only what waits for it (its network, its project):
+the rest goes on, so one tenant's stuck volume does not keep another tenant's resources, and
+what is left is still tagged and in its project, for a re-run to find and finish.
+
+Names are deterministic, so a crash between any two calls leaves resources a re-run finds by
+name and adopts, never duplicates.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from govcloud.cloud.read import QUOTA_KEYS, QUOTA_TAG, Snapshot, quota_digest
+from govcloud.cloud.kinds import operations
+from govcloud.cloud.read import Snapshot
 from govcloud.cloud.session import Cloud, step
 from govcloud.errors import CloudError
-from govcloud.provision import credentials
-from govcloud.provision.desired import KINDS_ORDER, REQUEST_TAG, Resource, neutron_rule
-from govcloud.provision.plan import OWNER_FIELD, Action, Plan
+from govcloud.provision import kinds as declared
+from govcloud.provision.desired import Resource
+from govcloud.provision.plan import Action, Plan
 
 Key = tuple[str, str, str]
 WAIT_S = 300.0
-
-# Rough seconds an action takes on a busy cloud, to order the ready ones (see _graph).
-COST_S: dict[str, float] = {"server": 20.0, "volume": 4.0, "volume_attachment": 4.0,
-                            "router": 0.5, "router_interface": 0.5, "user": 0.3}
-
-# What a create or update needs done first, in the same tenant. The project comes first for
-# everything, even where a parent already exists (a plan can update the project's tags).
-NEEDS: dict[str, tuple[str, ...]] = {
-    "project": (),
-    "quota": ("project",),
-    "user": ("project",),
-    "role_assignment": ("project", "user"),
-    "network": ("project",),
-    "subnet": ("project", "network"),
-    "router": ("project",),
-    "router_interface": ("project", "router", "subnet"),
-    "security_group": ("project",),
-    "sg_rule": ("project", "security_group"),
-    "server": ("project", "quota", "network", "subnet", "security_group"),
-    "volume": ("project", "quota"),
-    "volume_attachment": ("project", "volume", "server"),
-}
 
 
 @dataclass
@@ -74,6 +65,75 @@ class Outcome:
         self.done.extend(other.done)
         self.passwords_written.extend(p for p in other.passwords_written
                                       if p not in self.passwords_written)
+
+
+# ---------------------------------------------------------------- the graph (pure)
+
+# What a step is in the plan: the old half of a replacement, a create/update/replace, a delete.
+REPLACED, FORWARD, DELETE = "replaced", "forward", "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    phase: str
+    action: Action
+
+
+def steps_of(plan: Plan, old_of: Callable[[Resource], Resource]) -> list[Step]:
+    """The plan's actions as steps; a replace adds a delete of the old resource (``old_of``
+    gives it as the cloud holds it)."""
+    forward = [a for a in plan.actions if a.op != "delete"]
+    return ([Step(REPLACED, Action("delete", old_of(a.resource), reason=a.reason))
+             for a in forward if a.op == "replace"]
+            + [Step(FORWARD, a) for a in forward]
+            + [Step(DELETE, a) for a in plan.actions if a.op == "delete"])
+
+
+def waits_of(steps: Sequence[Step]) -> list[list[int]]:
+    """For each step, the steps it waits for, all in its own tenant (see the module's text):
+
+    - a create or update: the creates and updates of the kinds it needs, and the old halves of
+      the tenant's replacements;
+    - the old half of a replacement: the old halves of the kinds that need its kind;
+    - a delete: the old halves, creates, updates and deletes of the kinds that need its kind.
+
+    Nothing waits for a delete but a delete, and nothing waits for a create but a create or a
+    delete: with the kinds' needs acyclic (``provision/kinds.py`` checks), so is the graph.
+    """
+    by: dict[tuple[str, str, str], list[int]] = {}  # (phase, tenant, kind) -> steps
+    for i, s in enumerate(steps):
+        by.setdefault((s.phase, s.action.resource.tenant, s.action.resource.kind), []).append(i)
+
+    def of(phases: tuple[str, ...], tenant: str, kinds: Iterable[str]) -> list[int]:
+        return [j for phase in phases for k in kinds for j in by.get((phase, tenant, k), ())]
+
+    out: list[list[int]] = []
+    for s in steps:
+        r = s.action.resource
+        if s.phase == FORWARD:
+            out.append(of((FORWARD,), r.tenant, declared.kind(r.kind).needs)
+                       + of((REPLACED,), r.tenant, declared.KINDS_ORDER))
+        elif s.phase == REPLACED:
+            out.append(of((REPLACED,), r.tenant, declared.dependents(r.kind)))
+        else:
+            out.append(of((REPLACED, FORWARD, DELETE), r.tenant, declared.dependents(r.kind)))
+    return out
+
+
+def _topological(waiting_on: Sequence[int], unlocks: Sequence[Sequence[int]]) -> list[int]:
+    """The steps in an order where each comes after those it waits for (steps on a cycle,
+    which the kinds' declaration rules out, are left out)."""
+    left = list(waiting_on)
+    order = [i for i, n in enumerate(left) if n == 0]
+    for i in order:  # grows while it is walked
+        for k in unlocks[i]:
+            left[k] -= 1
+            if left[k] == 0:
+                order.append(k)
+    return order
+
+
+# ---------------------------------------------------------------- the run
 
 
 class _Boots:
@@ -142,93 +202,11 @@ class Executor:
         self._slots = threading.Condition()  # the scheduler's; guards _busy
         self._busy = 0  # actions making API calls (not those only polling for a status)
 
-    # ---- lookups (each list call at most once per run)
-
-    def _once(self, name: str, load: Callable[[], Any]) -> Any:
-        with self._lock:
-            if name not in self._cache:
-                self._cache[name] = load()
-            return self._cache[name]
-
-    def _flavor(self, tenant: str, name: str) -> str:
-        flavors = self._once("flavors", lambda: {f.name: f.id for f in
-                                                 self.conn.compute.flavors(details=False)})
-        if name not in flavors:
-            raise CloudError(f"tenant {tenant}: flavor '{name}' does not exist on cloud "
-                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(flavors))}")
-        return str(flavors[name])
-
-    def _image(self, tenant: str, name: str) -> str:
-        images = self._once("images", lambda: {i.name: i.id for i in self.conn.image.images()
-                                               if i.status == "active"})
-        if name not in images:
-            raise CloudError(f"tenant {tenant}: image '{name}' does not exist on cloud "
-                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(images))}")
-        return str(images[name])
-
-    def _external_network(self, tenant: str) -> str:
-        nets = self._once("external", lambda: [n.id for n in self.conn.network.networks(
-            is_router_external=True)])
-        if not nets:
-            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no external network "
-                             "for the router's gateway", hint="create one (router:external)")
-        return str(nets[0])
-
-    def _role(self, name: str) -> str:
-        roles = self._once("roles", lambda: {r.name: r.id for r in self.conn.identity.roles()})
-        if name not in roles:
-            raise CloudError(f"role '{name}' does not exist on cloud {self.cloud.name}",
-                             hint=f"use one of {', '.join(sorted(roles))}")
-        return str(roles[name])
-
-    def _volume_type(self, tenant: str) -> str:
-        name = self.opts.encrypted_volume_type
-        found = self._once("vtype", lambda: self.conn.block_storage.find_type(name))
-        if found is None:
-            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no volume type "
-                             f"'{name}' for encrypted volumes",
-                             hint="create one with an encryption spec, or pass "
-                                  "--encrypted-volume-type NAME")
-        return str(found.id)
-
-    def id_of(self, tenant: str, kind: str, name: str) -> str:
-        ident = self.ids.get((tenant, kind, name))
-        if not ident:
-            raise CloudError(f"tenant {tenant}: {kind} {name} is missing",
-                             hint="re-run plan: something was deleted meanwhile")
-        return ident
-
-    def project(self, tenant: str) -> str:
-        return self.id_of(tenant, "project", tenant)
-
-    def scoped(self, tenant: str) -> Any:
-        """A connection in the tenant's project; govcloud's own user gets ``member`` there."""
-        pid = self.project(tenant)
-        with self._lock:
-            granting = self._granting.setdefault(pid, threading.Lock())
-        with granting:  # a tenant's server and volume ask at once: one grant, not two
-            if pid not in self._members:
-                with step(tenant, "project", "grant govcloud's user member role"):
-                    self.conn.identity.assign_project_role_to_user(pid, self.cloud.user_id,
-                                                                   self._role("member"))
-                self._members.add(pid)
-        return self.cloud.scoped(pid)
-
     # ---- the run
 
     def run(self, plan: Plan) -> Outcome:
-        forward = [a for a in plan.actions if a.op != "delete"]
-        backward = [a for a in plan.actions if a.op == "delete"]
-        replaced = [Action("delete", self.snap_resource(a.resource), reason=a.reason)
-                    for a in forward if a.op == "replace"]
-        total = len(plan.actions) + len(replaced)
-        done = 0
-        # Replacements first lose their old resource (reverse order), then everything forward.
-        for stage in _stages(replaced, reverse=True):
-            done += self._stage(stage, done, total)
-        done += self._graph(forward, done, total)
-        for stage in _stages(backward, reverse=True):
-            done += self._stage(stage, done, total)
+        steps = steps_of(plan, self.snap_resource)
+        self._graph(steps, waits_of(steps))
         return self.outcome
 
     def snap_resource(self, desired: Resource) -> Resource:
@@ -237,57 +215,50 @@ class Executor:
                 return r
         return desired
 
-    def _finished(self, action: Action, counter: list[int], total: int) -> None:
+    def _finished(self, action: Action, total: int) -> None:
         r = action.resource
         with self._lock:
-            counter[0] += 1
             self.outcome.done.append(action)
-            self.progress(f"[{counter[0]}/{total}] {action.op} {r.kind} {r.name} "
+            self.progress(f"[{len(self.outcome.done)}/{total}] {action.op} {r.kind} {r.name} "
                           f"(tenant {r.tenant})")
 
-    def _graph(self, actions: list[Action], done: int, total: int) -> int:
-        """Run each action once what it needs (see NEEDS) is done.
+    def _graph(self, steps: Sequence[Step], waits: Sequence[Sequence[int]]) -> None:
+        """Run each step once the steps it waits for are done.
 
-        At most ``workers`` actions make API calls at a time; one that is only waiting for the
-        cloud (a server booting, a volume being made) does not count, so a tenant's slow boot
-        never holds up another tenant's networks. On the first failure nothing new starts; the
-        actions under way finish (so no half-made resource goes unrecorded) and the first error
-        is raised.
+        At most ``workers`` steps make API calls at a time; one that is only waiting for the
+        cloud (a server booting, a volume being made or deleted) does not count, so a tenant's
+        slow boot never holds up another tenant's networks. A failed create or update starts
+        nothing new; a failed delete holds back only the steps that wait for it, directly or
+        not. The steps under way finish (so no half-made resource goes unrecorded) and the
+        first error is raised.
         """
-        if not actions:
-            return 0
+        if not steps:
+            return
         workers = max(1, self.opts.workers)
         threads = workers * 4
-        rank = {kind: i for i, kind in enumerate(KINDS_ORDER)}
-        order = sorted(range(len(actions)), key=lambda i: -rank.get(actions[i].resource.kind, 0))
-        by_tenant_kind: dict[tuple[str, str], list[int]] = {}
-        for i, a in enumerate(actions):
-            by_tenant_kind.setdefault((a.resource.tenant, a.resource.kind), []).append(i)
-        waiting_on = [0] * len(actions)
-        unlocks: list[list[int]] = [[] for _ in actions]
-        for i, a in enumerate(actions):
-            for kind in NEEDS.get(a.resource.kind, ()):
-                for j in by_tenant_kind.get((a.resource.tenant, kind), ()):
-                    waiting_on[i] += 1
-                    unlocks[j].append(i)
-        # Longest (estimated) time from an action to the end of its tenant's chain: the ready
-        # action with the most still to wait for after it goes first, so servers start booting
-        # early and routers, whose calls are slow but which nothing waits for, fill the gaps.
-        urgency = [0.0] * len(actions)
-        for i in order:  # dependents (later kinds) before what they need
+        waiting_on = [len(w) for w in waits]
+        unlocks: list[list[int]] = [[] for _ in steps]
+        for i, before in enumerate(waits):
+            for j in before:
+                unlocks[j].append(i)
+        # Longest (estimated) time from a step to the end of what waits for it: the ready step
+        # with the most still to come after it goes first, so servers start booting early and
+        # routers, whose calls are slow but which nothing waits for, fill the gaps.
+        urgency = [0.0] * len(steps)
+        for i in reversed(_topological(waiting_on, unlocks)):
             after = max((urgency[k] for k in unlocks[i]), default=0.0)
-            urgency[i] = COST_S.get(actions[i].resource.kind, 0.1) + after
-        ready = [i for i in range(len(actions)) if waiting_on[i] == 0]
-        counter = [done]
+            urgency[i] = declared.kind(steps[i].action.resource.kind).cost_s + after
+        ready = [i for i in range(len(steps)) if waiting_on[i] == 0]
         errors: list[BaseException] = []
         finished: list[tuple[int, BaseException | None]] = []
         running = 0
+        stopped = False  # a create or update failed: nothing new starts
         slots = self._slots
 
         def run_one(i: int) -> None:
             error: BaseException | None = None
             try:
-                self._do(actions[i])
+                self._do(steps[i].action)
             except BaseException as exc:  # noqa: BLE001 - handed to the scheduler
                 error = exc
             with slots:
@@ -296,7 +267,7 @@ class Executor:
                 slots.notify_all()
 
         def can_start() -> bool:
-            return bool(ready) and not errors and running < threads and self._busy < workers
+            return bool(ready) and not stopped and running < threads and self._busy < workers
 
         def take() -> int:
             best = max(range(len(ready)), key=lambda k: (urgency[ready[k]], -ready[k]))
@@ -319,59 +290,36 @@ class Executor:
                     running -= 1
                     if error is not None:
                         errors.append(error)
+                        stopped = stopped or steps[i].phase == FORWARD
                         continue
-                    self._finished(actions[i], counter, total)
+                    self._finished(steps[i].action, len(steps))
                     for k in unlocks[i]:
                         waiting_on[k] -= 1
                         if waiting_on[k] == 0:
                             ready.append(k)
         if errors:
             _raise_first(errors)
-        if counter[0] - done != len(actions):  # a cycle in NEEDS would leave actions unrun
-            raise CloudError(f"apply stopped with {len(actions) - counter[0] + done} actions "
-                             "whose dependencies never completed", hint="report this as a bug")
-        return len(actions)
-
-    def _stage(self, actions: list[Action], done: int, total: int) -> int:
-        errors: list[BaseException] = []
-        counter = [done]
-
-        def one(action: Action) -> None:
-            try:
-                self._do(action)
-            except BaseException as exc:  # noqa: BLE001 - collected, first one raised
-                with self._lock:
-                    errors.append(exc)
-                return
-            self._finished(action, counter, total)
-
-        if len(actions) == 1 or self.opts.workers <= 1:
-            for action in actions:
-                one(action)
-                if errors:
-                    break
-        else:
-            with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
-                list(pool.map(one, actions))
-        if errors:
-            _raise_first(errors)
-        return len(actions)
+        left = sum(1 for n in waiting_on if n > 0)
+        if left:  # a cycle in the kinds' needs would leave steps unrun
+            raise CloudError(f"apply stopped with {left} actions whose dependencies never "
+                             "completed", hint="report this as a bug")
 
     def _do(self, action: Action) -> None:
         r = action.resource
-        op = "create" if action.op == "replace" else action.op
-        handler = getattr(self, f"{op}_{r.kind}")
-        with step(r.tenant, f"{r.kind} {r.name}", op):
-            handler(r, action)
+        ops = operations(r.kind)
+        if action.op == "delete":
+            verb, handler = "delete", ops.delete
+        elif action.op == "update":
+            verb, handler = "update", ops.update
+        else:  # create, and the new half of a replace (its old half is a delete step)
+            verb, handler = "create", ops.create
+        with step(r.tenant, f"{r.kind} {r.name}", verb):
+            handler(self, r, action)
 
-    def _remember(self, r: Resource, ident: str) -> None:
-        with self._lock:
-            self.ids[r.key] = ident
-
-    def _wait(self, what: str, tenant: str, probe: Callable[[], str | None],
-              ok: set[str], bad: set[str], every_s: float = 3.0) -> None:
-        # Under _graph this frees a worker slot while the action only polls; under _stage
-        # (deletes) nothing counts slots and the pair below is balanced and harmless.
+    def wait(self, what: str, tenant: str, probe: Callable[[], str | None],
+             ok: set[str], bad: set[str], every_s: float = 3.0) -> None:
+        """Until ``probe`` says a status in ``ok`` (one in ``bad`` fails); the step's slot is
+        free meanwhile, for steps that make calls."""
         with self._slots:
             self._busy -= 1
             self._slots.notify_all()
@@ -406,230 +354,30 @@ class Executor:
         raise CloudError(f"tenant {tenant}: {what} still {status} after "
                          f"{self.opts.timeout_s:.0f} s", hint="re-run apply; it resumes")
 
-    # ---- projects, quotas, users
+    # ---- for the kinds' operations (cloud/kinds.py): ids, connections, lookups
 
-    def create_project(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        project = self.conn.identity.create_project(
-            name=r.name, domain_id="default", description=f.get("description", ""),
-            tags=sorted(f["tags"]))
-        self._remember(r, project.id)
+    def remember(self, r: Resource, ident: str) -> None:
         with self._lock:
-            self._cache[f"tags:{r.tenant}"] = list(project.tags or [])
+            self.ids[r.key] = ident
 
-    def update_project(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        keep = [t for t in self._tags(r.tenant)
-                if not t.startswith("govcloud:") or t.startswith(QUOTA_TAG + "=")]
-        tags = sorted(set(keep) | set(f["tags"]))
-        self.conn.identity.update_project(self.project(r.tenant),
-                                          description=f.get("description", ""), tags=tags)
-        with self._lock:
-            self._cache[f"tags:{r.tenant}"] = tags
-
-    def delete_project(self, r: Resource, action: Action) -> None:
-        pid = self.id_of(r.tenant, "project", r.name)
-        for group in self.conn.network.security_groups(project_id=pid, name="default"):
-            self.conn.network.delete_security_group(group, if_revision=None)
-        self.cloud.forget_scoped(pid)
-        self.conn.identity.delete_project(pid, ignore_missing=True)
-
-    def _tags(self, tenant: str) -> list[str]:
+    def project_tags(self, tenant: str) -> list[str]:
+        """The project's tags as this run last set them (else as read)."""
         with self._lock:
             cached = self._cache.get(f"tags:{tenant}")
         if cached is not None:
             return list(cached)
-        tags = self.snap.extra.get((tenant, "project", tenant), {}).get("tags", [])
-        return list(tags)
+        return list(self.snap.extra.get((tenant, "project", tenant), {}).get("tags", []))
 
-    def create_quota(self, r: Resource, action: Action) -> None:
-        pid = self.project(r.tenant)
-        by_service: dict[str, dict[str, Any]] = {}
-        for key, value in r.fields:
-            service, name = QUOTA_KEYS[key]
-            by_service.setdefault(service, {})[name] = value
-        if "compute" in by_service:
-            self.conn.compute.update_quota_set(pid, **by_service["compute"])
-        if "volume" in by_service:
-            self.conn.block_storage.update_quota_set(pid, **by_service["volume"])
-        if "network" in by_service:
-            self.conn.network.update_quota(pid, **by_service["network"])
-        # Only after the quotas: the tag tells a later plan they need not be read again.
-        tags = [t for t in self._tags(r.tenant) if not t.startswith(QUOTA_TAG + "=")]
-        tags.append(f"{QUOTA_TAG}={quota_digest(r.field_map())}")
-        self.conn.identity.update_project(pid, tags=sorted(tags))
+    def set_project_tags(self, tenant: str, tags: list[str]) -> None:
         with self._lock:
-            self._cache[f"tags:{r.tenant}"] = sorted(tags)
+            self._cache[f"tags:{tenant}"] = list(tags)
 
-    update_quota = create_quota
-
-    def delete_quota(self, r: Resource, action: Action) -> None:
-        """Quotas go with their project; nothing to remove on their own."""
-
-    def create_user(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        opts = self.opts
-        if opts.credentials_dir is None or opts.credentials_key is None:
-            raise CloudError(f"tenant {r.tenant}: user {r.name}: no credentials bundle to hold "
-                             "its initial password", hint="pass --credentials-key")
-        password = credentials.new_password()
-        path = credentials.put_password(opts.credentials_dir, opts.credentials_key,
-                                        opts.departments.get(r.tenant, r.tenant), r.tenant,
-                                        r.name, password)
-        attrs: dict[str, Any] = {"email": f["email"]} if f.get("email") else {}
-        user = self.conn.identity.create_user(
-            name=r.name, password=password, domain_id="default",
-            default_project_id=self.project(r.tenant),
-            description=f"managed by govcloud {REQUEST_TAG}={r.request}", **attrs)
-        del password
-        self._remember(r, user.id)
+    def wrote_passwords(self, path: Path) -> None:
         with self._lock:
             if str(path) not in self.outcome.passwords_written:
                 self.outcome.passwords_written.append(str(path))
 
-    def update_user(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        self.conn.identity.update_user(
-            self.id_of(r.tenant, "user", r.name), email=f.get("email"),
-            description=f"managed by govcloud {REQUEST_TAG}={r.request}")
-
-    def delete_user(self, r: Resource, action: Action) -> None:
-        self.conn.identity.delete_user(self.id_of(r.tenant, "user", r.name), ignore_missing=True)
-
-    def create_role_assignment(self, r: Resource, action: Action) -> None:
-        user, _, role = r.name.rpartition(":")
-        self.conn.identity.assign_project_role_to_user(
-            self.project(r.tenant), self.id_of(r.tenant, "user", user), self._role(role))
-
-    def delete_role_assignment(self, r: Resource, action: Action) -> None:
-        uid, pid, rid = self.id_of(r.tenant, "role_assignment", r.name).split(":")
-        self.conn.identity.unassign_project_role_from_user(pid, uid, rid)
-
-    # ---- network
-
-    def _tag(self, resource: Any, r: Resource) -> None:
-        self.conn.network.set_tags(resource, [f"{REQUEST_TAG}={r.request}"])
-
-    def create_network(self, r: Resource, action: Action) -> None:
-        net = self.conn.network.create_network(name=r.name, project_id=self.project(r.tenant))
-        self._remember(r, net.id)
-        self._tag(net, r)
-
-    def update_network(self, r: Resource, action: Action) -> None:
-        self._retag(r, action)
-
-    def _retag(self, r: Resource, action: Action) -> None:
-        """A resource a crash left without its tag (found again by its name)."""
-        if any(name == OWNER_FIELD for name, _, _ in action.changes):
-            net = self.conn.network
-            get = {"network": net.get_network, "subnet": net.get_subnet,
-                   "router": net.get_router, "security_group": net.get_security_group}[r.kind]
-            self._tag(get(self.id_of(r.tenant, r.kind, r.name)), r)
-
-    update_subnet = update_network
-
-    def update_router(self, r: Resource, action: Action) -> None:
-        """The gateway is set or removed in place (a classified tenant's router loses it)."""
-        if any(name == "external_gateway" for name, _, _ in action.changes):
-            info: dict[str, Any] = {}
-            if r.field_map().get("external_gateway"):
-                info = {"network_id": self._external_network(r.tenant)}
-            self.conn.network.update_router(self.id_of(r.tenant, "router", r.name),
-                                            external_gateway_info=info)
-        self._retag(r, action)
-
-    def delete_network(self, r: Resource, action: Action) -> None:
-        self.conn.network.delete_network(self.id_of(r.tenant, "network", r.name),
-                                         ignore_missing=True)
-
-    def create_subnet(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        sub = self.conn.network.create_subnet(
-            name=r.name, network_id=self.id_of(r.tenant, "network", r.parent or ""),
-            cidr=f["cidr"], ip_version=6 if ":" in f["cidr"] else 4,
-            project_id=self.project(r.tenant))
-        self._remember(r, sub.id)
-        self._tag(sub, r)
-
-    def delete_subnet(self, r: Resource, action: Action) -> None:
-        self.conn.network.delete_subnet(self.id_of(r.tenant, "subnet", r.name),
-                                        ignore_missing=True)
-
-    def create_router(self, r: Resource, action: Action) -> None:
-        attrs: dict[str, Any] = {}
-        if r.field_map().get("external_gateway"):
-            attrs["external_gateway_info"] = {"network_id": self._external_network(r.tenant)}
-        router = self.conn.network.create_router(name=r.name, project_id=self.project(r.tenant),
-                                                 **attrs)
-        self._remember(r, router.id)
-        self._tag(router, r)
-
-    def delete_router(self, r: Resource, action: Action) -> None:
-        rid = self.id_of(r.tenant, "router", r.name)
-        # Interfaces govcloud did not make would block the delete: say so instead of forcing.
-        self.conn.network.delete_router(rid, ignore_missing=True)
-
-    def create_router_interface(self, r: Resource, action: Action) -> None:
-        router, _, subnet = r.name.partition(":")
-        self.conn.network.add_interface_to_router(
-            self.id_of(r.tenant, "router", router),
-            subnet_id=self.id_of(r.tenant, "subnet", subnet))
-
-    def delete_router_interface(self, r: Resource, action: Action) -> None:
-        extra = self.snap.extra.get(r.key, {})
-        self.conn.network.remove_interface_from_router(extra["router_id"],
-                                                       subnet_id=extra["subnet_id"])
-
-    def create_security_group(self, r: Resource, action: Action) -> None:
-        group = self.conn.network.create_security_group(
-            name=r.name, description=r.field_map().get("description", ""),
-            project_id=self.project(r.tenant))
-        self._remember(r, group.id)
-        self._tag(group, r)
-
-    def update_security_group(self, r: Resource, action: Action) -> None:
-        if any(name == "description" for name, _, _ in action.changes):
-            self.conn.network.update_security_group(
-                self.id_of(r.tenant, "security_group", r.name),
-                description=r.field_map().get("description", ""))
-        self._retag(r, action)
-
-    def delete_security_group(self, r: Resource, action: Action) -> None:
-        self.conn.network.delete_security_group(
-            self.id_of(r.tenant, "security_group", r.name), ignore_missing=True)
-
-    def create_sg_rule(self, r: Resource, action: Action) -> None:
-        rule = self.conn.network.create_security_group_rule(
-            security_group_id=self.id_of(r.tenant, "security_group", r.parent or ""),
-            description=f"{REQUEST_TAG}={r.request}", project_id=self.project(r.tenant),
-            **neutron_rule(r.field_map()))
-        self._remember(r, rule.id)
-
-    def update_sg_rule(self, r: Resource, action: Action) -> None:
-        """Rules cannot be changed: one whose description lost its mark is made again."""
-        self.delete_sg_rule(r, action)
-        self.create_sg_rule(r, action)
-
-    def delete_sg_rule(self, r: Resource, action: Action) -> None:
-        self.conn.network.delete_security_group_rule(self.id_of(r.tenant, "sg_rule", r.name),
-                                                     ignore_missing=True)
-
-    # ---- compute and storage
-
-    def create_server(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        conn = self.scoped(r.tenant)
-        groups = sorted(f.get("security_groups", ("default",)))
-        server = conn.compute.create_server(
-            name=r.name, flavor_id=self._flavor(r.tenant, f["flavor"]),
-            image_id=self._image(r.tenant, f["image"]),
-            networks=[{"uuid": self.id_of(r.tenant, "network", f["network"])}],
-            security_groups=[{"name": g} for g in groups],
-            metadata=_plain_map(f.get("metadata", ())))
-        self._remember(r, server.id)
-        self._wait_server(r, server.id, fresh=True)
-
-    def _wait_server(self, r: Resource, ident: str, fresh: bool = False) -> None:
+    def wait_server(self, tenant: str, name: str, ident: str, fresh: bool = False) -> None:
         """Until the server is ACTIVE. One this run did not make (an earlier run's) is asked
         for first: it may have been ACTIVE since before the boots list's window."""
         with self._lock:
@@ -637,104 +385,82 @@ class Executor:
                 return
         if not fresh and self.conn.compute.get_server(ident).status.lower() == "active":
             return
-        self._wait(f"server {r.name}", r.tenant, lambda: self._boots.status(ident),
-                   {"active"}, {"error"}, every_s=_Boots.EVERY_S)
+        self.wait(f"server {name}", tenant, lambda: self._boots.status(ident),
+                  {"active"}, {"error"}, every_s=_Boots.EVERY_S)
         with self._lock:
             self._booted.add(ident)
 
-    def update_server(self, r: Resource, action: Action) -> None:
-        sid = self.id_of(r.tenant, "server", r.name)
-        changed = {name for name, _, _ in action.changes}
-        compute = self.conn.compute
-        if "metadata" in changed:
-            want = _plain_map(r.field_map().get("metadata", ()))
-            have = dict(self.snap.extra.get(r.key, {}).get("metadata", {}))
-            extra = [k for k in have if k not in want]
-            if extra:
-                compute.delete_server_metadata(sid, extra)
-            if any(have.get(k) != v for k, v in want.items()):
-                compute.set_server_metadata(sid, **want)
-        if "security_groups" in changed:
-            old, new = next((a, d) for n, a, d in action.changes if n == "security_groups")
-            conn = self.scoped(r.tenant)
-            for group in sorted(set(new) - set(old or ())):
-                conn.compute.add_security_group_to_server(sid, {"name": group})
-            for group in sorted(set(old or ()) - set(new)):
-                conn.compute.remove_security_group_from_server(sid, {"name": group})
+    # lookups: each list call at most once per run
 
-    def delete_server(self, r: Resource, action: Action) -> None:
-        sid = self.id_of(r.tenant, "server", r.name)
-        compute = self.conn.compute
-        compute.delete_server(sid, ignore_missing=True)
+    def _once(self, name: str, load: Callable[[], Any]) -> Any:
+        with self._lock:
+            if name not in self._cache:
+                self._cache[name] = load()
+            return self._cache[name]
 
-        def status() -> str | None:
-            found = compute.find_server(sid, ignore_missing=True, all_projects=True)
-            return "deleted" if found is None else found.status
+    def flavor(self, tenant: str, name: str) -> str:
+        flavors = self._once("flavors", lambda: {f.name: f.id for f in
+                                                 self.conn.compute.flavors(details=False)})
+        if name not in flavors:
+            raise CloudError(f"tenant {tenant}: flavor '{name}' does not exist on cloud "
+                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(flavors))}")
+        return str(flavors[name])
 
-        self._wait(f"server {r.name} deletion", r.tenant, status, {"deleted"}, set())
+    def image(self, tenant: str, name: str) -> str:
+        images = self._once("images", lambda: {i.name: i.id for i in self.conn.image.images()
+                                               if i.status == "active"})
+        if name not in images:
+            raise CloudError(f"tenant {tenant}: image '{name}' does not exist on cloud "
+                             f"{self.cloud.name}", hint=f"use one of {', '.join(sorted(images))}")
+        return str(images[name])
 
-    def create_volume(self, r: Resource, action: Action) -> None:
-        f = r.field_map()
-        attrs: dict[str, Any] = {}
-        if f.get("encrypted"):
-            attrs["volume_type"] = self._volume_type(r.tenant)
-        conn = self.scoped(r.tenant)
-        volume = conn.block_storage.create_volume(name=r.name, size=f["size_gb"],
-                                                  metadata={REQUEST_TAG: r.request}, **attrs)
-        self._remember(r, volume.id)
-        storage = self.conn.block_storage
-        self._wait(f"volume {r.name}", r.tenant, lambda: storage.get_volume(volume.id).status,
-                   {"available"}, {"error"})
+    def external_network(self, tenant: str) -> str:
+        nets = self._once("external", lambda: [n.id for n in self.conn.network.networks(
+            is_router_external=True)])
+        if not nets:
+            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no external network "
+                             "for the router's gateway", hint="create one (router:external)")
+        return str(nets[0])
 
-    def update_volume(self, r: Resource, action: Action) -> None:
-        vid = self.id_of(r.tenant, "volume", r.name)
-        changed = {name for name, _, _ in action.changes}
-        storage = self.scoped(r.tenant).block_storage
-        if OWNER_FIELD in changed:
-            storage.set_volume_metadata(vid, **{REQUEST_TAG: r.request})
-        if "size_gb" not in changed:
-            return
-        storage.extend_volume(vid, r.field_map()["size_gb"])
-        self._wait(f"volume {r.name} extension", r.tenant,
-                   lambda: storage.get_volume(vid).status, {"available", "in-use"},
-                   {"error_extending", "error"})
+    def role(self, name: str) -> str:
+        roles = self._once("roles", lambda: {r.name: r.id for r in self.conn.identity.roles()})
+        if name not in roles:
+            raise CloudError(f"role '{name}' does not exist on cloud {self.cloud.name}",
+                             hint=f"use one of {', '.join(sorted(roles))}")
+        return str(roles[name])
 
-    def delete_volume(self, r: Resource, action: Action) -> None:
-        vid = self.id_of(r.tenant, "volume", r.name)
-        storage = self.conn.block_storage
-        storage.delete_volume(vid, ignore_missing=True)
+    def volume_type(self, tenant: str) -> str:
+        name = self.opts.encrypted_volume_type
+        found = self._once("vtype", lambda: self.conn.block_storage.find_type(name))
+        if found is None:
+            raise CloudError(f"tenant {tenant}: cloud {self.cloud.name} has no volume type "
+                             f"'{name}' for encrypted volumes",
+                             hint="create one with an encryption spec, or pass "
+                                  "--encrypted-volume-type NAME")
+        return str(found.id)
 
-        def status() -> str | None:
-            found = storage.find_volume(vid, ignore_missing=True, all_projects=True)
-            return "deleted" if found is None else found.status
+    def id_of(self, tenant: str, kind: str, name: str) -> str:
+        ident = self.ids.get((tenant, kind, name))
+        if not ident:
+            raise CloudError(f"tenant {tenant}: {kind} {name} is missing",
+                             hint="re-run plan: something was deleted meanwhile")
+        return ident
 
-        self._wait(f"volume {r.name} deletion", r.tenant, status, {"deleted"}, {"error_deleting"})
+    def project(self, tenant: str) -> str:
+        return self.id_of(tenant, "project", tenant)
 
-    def create_volume_attachment(self, r: Resource, action: Action) -> None:
-        volume, _, server = r.name.partition(":")
-        vid = self.id_of(r.tenant, "volume", volume)
-        sid = self.id_of(r.tenant, "server", server)
-        self._wait_server(Resource("server", server, r.tenant, r.request), sid)
-        conn = self.scoped(r.tenant)
-        conn.compute.create_volume_attachment(sid, volume_id=vid)
-        storage = self.conn.block_storage
-        self._wait(f"attachment of volume {volume} to {server}", r.tenant,
-                   lambda: storage.get_volume(vid).status, {"in-use"}, {"error_attaching"})
-
-    def delete_volume_attachment(self, r: Resource, action: Action) -> None:
-        extra = self.snap.extra.get(r.key, {})
-        vid, sid = extra["volume_id"], extra["server_id"]
-        conn = self.scoped(r.tenant)
-        conn.compute.delete_volume_attachment(sid, vid, ignore_missing=True)
-        storage = self.conn.block_storage
-        self._wait(f"detachment of volume {r.name}", r.tenant,
-                   lambda: storage.get_volume(vid).status, {"available"}, {"error_detaching"})
-
-
-def _plain_map(value: Any) -> dict[str, str]:
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    return {str(k): str(v) for k, v in value}
+    def scoped(self, tenant: str) -> Any:
+        """A connection in the tenant's project; govcloud's own user gets ``member`` there."""
+        pid = self.project(tenant)
+        with self._lock:
+            granting = self._granting.setdefault(pid, threading.Lock())
+        with granting:  # a tenant's server and volume ask at once: one grant, not two
+            if pid not in self._members:
+                with step(tenant, "project", "grant govcloud's user member role"):
+                    self.conn.identity.assign_project_role_to_user(pid, self.cloud.user_id,
+                                                                   self.role("member"))
+                self._members.add(pid)
+        return self.cloud.scoped(pid)
 
 
 def _raise_first(errors: list[BaseException]) -> None:
@@ -742,15 +468,3 @@ def _raise_first(errors: list[BaseException]) -> None:
     if isinstance(first, CloudError):
         raise first
     raise CloudError(f"apply failed: {type(first).__name__}") from first
-
-
-def _stages(actions: list[Action], reverse: bool = False) -> list[list[Action]]:
-    order = list(KINDS_ORDER)
-    if reverse:
-        order.reverse()
-    out = []
-    for kind in order:
-        stage = [a for a in actions if a.resource.kind == kind]
-        if stage:
-            out.append(stage)
-    return out

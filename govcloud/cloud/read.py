@@ -19,33 +19,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from govcloud.cloud import copies
+from govcloud.cloud.mappers import (
+    TAG_PREFIX,
+    is_neutron_default,
+    quota_values,
+    request_of,
+    rule_meaning,
+    server_flavor,
+    server_image_id,
+    tag_values,
+)
 from govcloud.cloud.session import Cloud, retried
-from govcloud.netnorm import default_remote
-from govcloud.provision.desired import REQUEST_TAG, Resource, _fields, remote_of, rule_name_of
+from govcloud.cloudkinds import QUOTAS
+from govcloud.provision.desired import REQUEST_TAG, Resource, _fields, rule_name_of
 
 QUOTA_TAG = "govcloud:quota"
 ROUTER_INTERFACE = "network:router_interface"
-# request key -> (service, cloud key)
-QUOTA_KEYS: dict[str, tuple[str, str]] = {
-    "cores": ("compute", "cores"),
-    "ram_mb": ("compute", "ram"),
-    "instances": ("compute", "instances"),
-    "key_pairs": ("compute", "key_pairs"),
-    "volumes": ("volume", "volumes"),
-    "gigabytes": ("volume", "gigabytes"),
-    "snapshots": ("volume", "snapshots"),
-    "networks": ("network", "networks"),
-    "subnets": ("network", "subnets"),
-    "routers": ("network", "routers"),
-    "ports": ("network", "ports"),
-    "floating_ips": ("network", "floating_ips"),
-    "security_groups": ("network", "security_groups"),
-    "security_group_rules": ("network", "security_group_rules"),
-}
-# neutron's quota names differ from the SDK's keyword names
-NEUTRON_QUOTA_NAMES = {"floating_ips": "floatingip", "security_groups": "security_group",
-                       "security_group_rules": "security_group_rule", "networks": "network",
-                       "subnets": "subnet", "routers": "router", "ports": "port"}
+QUOTA_KEYS = QUOTAS  # the name cloud/apply.py imports: request key -> (service, sdk name)
 
 
 def quota_digest(quotas: Mapping[str, Any]) -> str:
@@ -69,59 +60,63 @@ class Snapshot:
     images: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> active image
     refreshed: bool = False
 
+    # a second resource of a name already read (key -> [(resource, id, extra)]): resolved by
+    # cloud/copies.py into ``copies`` (copy key -> (key of the one kept, why it was kept))
+    clashes: dict[tuple[str, str, str], list[tuple[Resource, str, dict[str, Any]]]] = field(
+        default_factory=dict)
+    copies: dict[tuple[str, str, str], tuple[tuple[str, str, str], str]] = field(
+        default_factory=dict)
+
     def add(self, resource: Resource, ident: str, **extra: Any) -> None:
+        if resource.key in self.ids:
+            self.clashes.setdefault(resource.key, []).append((resource, ident, extra))
+            return
         self.resources.append(resource)
         self.ids[resource.key] = ident
         if extra:
             self.extra[resource.key] = extra
 
 
-def _request_of_tags(tags: Iterable[str] | None) -> str:
-    for tag in tags or ():
-        if tag.startswith(REQUEST_TAG + "="):
-            return tag.partition("=")[2]
-    return ""
-
-
-def _request_of_text(text: str | None) -> str:
-    for word in (text or "").split():
-        if word.startswith(REQUEST_TAG + "="):
-            return word.partition("=")[2]
-    return ""
-
-
 # name -> (service, path, key in the body, query, compute microversion). Neutron's security
 # groups carry their rules: listing /security-group-rules instead costs neutron a query per rule
 # (4 s of a 100-tenant plan). Nova >= 2.47 embeds the flavor with its name.
-LISTS: dict[str, tuple[str, str, str, dict[str, Any], str | None]] = {
+ListCall = tuple[str, str, str, dict[str, Any], str | None]
+LISTS: dict[str, ListCall] = {
     "projects": ("identity", "/projects", "projects", {"domain_id": "default"}, None),
     "users": ("identity", "/users", "users", {"domain_id": "default"}, None),
     "roles": ("identity", "/roles", "roles", {}, None),
     "role assignments": ("identity", "/role_assignments", "role_assignments", {}, None),
     "networks": ("network", "/networks", "networks",
-                 {"fields": ["id", "name", "project_id", "tags"]}, None),
+                 {"fields": ["id", "name", "project_id", "tags", "created_at"]}, None),
     "subnets": ("network", "/subnets", "subnets",
-                {"fields": ["id", "name", "project_id", "tags", "cidr", "network_id"]}, None),
+                {"fields": ["id", "name", "project_id", "tags", "cidr", "network_id",
+                           "created_at"]}, None),
     "routers": ("network", "/routers", "routers",
-                {"fields": ["id", "name", "project_id", "tags", "external_gateway_info"]}, None),
+                {"fields": ["id", "name", "project_id", "tags", "external_gateway_info",
+                            "created_at"]}, None),
     "ports": ("network", "/ports", "ports",
               {"fields": ["id", "project_id", "device_owner", "device_id", "fixed_ips",
                           "network_id", "security_groups"]}, None),
     "security groups": ("network", "/security-groups", "security_groups",
                         {"fields": ["id", "name", "project_id", "tags", "description",
-                                    "security_group_rules"]}, None),
+                                    "security_group_rules", "created_at"]}, None),
     "servers": ("compute", "/servers/detail", "servers", {"all_tenants": 1}, "2.47"),
     "volumes": ("block_storage", "/volumes/detail", "volumes", {"all_tenants": 1}, None),
 }
+# Listed only when servers exist or are requested (a server's image is judged by its OS).
+IMAGES: ListCall = ("image", "/images", "images", {"limit": 1000}, None)
 READERS = 8  # concurrent list calls / quota reads
 
 
-def fetch(cloud: Cloud, names: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-    """The named lists, read concurrently (each retried when the connection drops)."""
+def fetch(cloud: Cloud, names: Iterable[str],
+          table: Mapping[str, ListCall] = LISTS) -> dict[str, list[dict[str, Any]]]:
+    """The named lists of ``table`` (``LISTS`` by default), read concurrently, each retried when
+    the connection drops; a failure names the cloud and the list."""
     def one(name: str) -> list[dict[str, Any]]:
-        service, path, key, params, microversion = LISTS[name]
+        service, path, key, params, microversion = table[name]
         return retried("*", name, lambda: cloud.list(service, path, key, params=params,
-                                                     microversion=microversion))
+                                                     microversion=microversion),
+                       message=f"cloud '{cloud.name}': listing {name} ({service}) failed")
 
     names = list(names)
     with ThreadPoolExecutor(max_workers=min(READERS, len(names) or 1)) as pool:
@@ -139,7 +134,7 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
     lists = fetch(cloud, LISTS)
     ours: dict[str, dict[str, Any]] = {}  # id -> project
     for project in lists["projects"]:
-        request = _request_of_tags(project.get("tags"))
+        request = request_of(project.get("tags"))
         name = project["name"]
         if name in tenants or (request and request in managed_requests):
             wanted = want_project.get(name)
@@ -168,8 +163,8 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
         tenant = project["name"]
         snap.projects[tenant] = pid
         all_tags = list(project.get("tags") or ())
-        request = _request_of_tags(all_tags)
-        tags = frozenset(t for t in all_tags if t.startswith("govcloud:")
+        request = request_of(all_tags)
+        tags = frozenset(t for t in all_tags if t.startswith(TAG_PREFIX)
                          and not t.startswith(QUOTA_TAG + "="))
         snap.add(Resource("project", tenant, tenant, request,
                           _fields({"description": project.get("description") or "",
@@ -187,8 +182,10 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
     servers = mine("servers", "tenant_id")
     listed = _images(cloud, snap, bool(servers) or wants_servers)
     images = {i["id"]: i.get("name") for i in listed}
-    _read_compute(snap, servers, mine("volumes", "os-vol-tenant-attr:tenant_id"), images,
-                  name_of)
+    volumes = mine("volumes", "os-vol-tenant-attr:tenant_id")
+    _read_compute(snap, servers, volumes, images, name_of)
+    if snap.clashes:
+        copies.set_apart(snap, *copies.facts(lists, servers, volumes))
     return snap
 
 
@@ -198,8 +195,7 @@ def _images(cloud: Cloud, snap: Snapshot, needed: bool) -> list[dict[str, Any]]:
     the live policies are run on needs its OS and checksum)."""
     if not needed:
         return []
-    listed = retried("*", "images", lambda: cloud.list("image", "/images", "images",
-                                                       params={"limit": 1000}))
+    listed = fetch(cloud, ["images"], {"images": IMAGES})["images"]
     snap.images = {str(i["name"]): i for i in listed
                    if i.get("name") and i.get("status") == "active"}
     return listed
@@ -210,32 +206,23 @@ def _read_quota(cloud: Cloud, pid: str, tenant: str, tags: list[str] | None,
     if wanted is None and not refresh:
         return None
     want = wanted.field_map() if wanted is not None else {}
-    recorded = next((t.partition("=")[2] for t in tags or () if t.startswith(QUOTA_TAG + "=")),
-                    None)
+    recorded = tag_values(tags).get(QUOTA_TAG.removeprefix(TAG_PREFIX))
     if not refresh and want and recorded == quota_digest(want):
         return dict(want)  # applied by govcloud and the request has not changed since
     return read_quotas(cloud, pid, tenant, want.keys() or QUOTA_KEYS.keys())
 
 
 def read_quotas(cloud: Cloud, pid: str, tenant: str, keys: Iterable[str]) -> dict[str, Any]:
+    """The quotas ``keys`` of one project: one call per service they belong to."""
     keys = list(keys)
-    services = {QUOTA_KEYS[k][0] for k in keys}
-    got: dict[str, Any] = {}
+    services = {QUOTAS[k][0] for k in keys}
     conn = cloud.conn
-    if "compute" in services:
-        got["compute"] = retried(tenant, "quota", lambda: conn.compute.get_quota_set(pid))
-    if "volume" in services:
-        got["volume"] = retried(tenant, "quota", lambda: conn.block_storage.get_quota_set(pid))
-    if "network" in services:
-        got["network"] = retried(tenant, "quota", lambda: conn.network.get_quota(pid))
-    out: dict[str, Any] = {}
-    for key in keys:
-        service, name = QUOTA_KEYS[key]
-        value = getattr(got[service], name, None)
-        if value is None and service == "network":
-            value = getattr(got[service], NEUTRON_QUOTA_NAMES.get(key, name), None)
-        out[key] = value
-    return out
+    readers = {"compute": lambda: conn.compute.get_quota_set(pid),
+               "volume": lambda: conn.block_storage.get_quota_set(pid),
+               "network": lambda: conn.network.get_quota(pid)}
+    answers = {service: retried(tenant, "quota", read)
+               for service, read in readers.items() if service in services}
+    return quota_values(answers, keys)
 
 
 def _read_identity(cloud: Cloud, snap: Snapshot, lists: Mapping[str, list[dict[str, Any]]],
@@ -244,7 +231,7 @@ def _read_identity(cloud: Cloud, snap: Snapshot, lists: Mapping[str, list[dict[s
     me = cloud.user_id
     user_tenant: dict[str, tuple[str, str]] = {}
     for user in lists["users"]:
-        request = _request_of_text(user.get("description"))
+        request = request_of(text=user.get("description"))
         tenant = name_of.get(user.get("default_project_id") or "")
         if tenant is None:
             continue
@@ -280,15 +267,15 @@ def _read_network(snap: Snapshot, lists: Mapping[str, list[dict[str, Any]]],
     router_names = {r["id"]: r["name"] for r in routers}
     for net in networks:
         tenant = name_of[net["project_id"]]
-        snap.add(Resource("network", net["name"], tenant, _request_of_tags(net.get("tags")), (),
+        snap.add(Resource("network", net["name"], tenant, request_of(net.get("tags")), (),
                           tenant), net["id"])
     for sub in subnets:
         snap.add(Resource("subnet", sub["name"], name_of[sub["project_id"]],
-                          _request_of_tags(sub.get("tags")), _fields({"cidr": sub.get("cidr")}),
+                          request_of(sub.get("tags")), _fields({"cidr": sub.get("cidr")}),
                           net_names.get(sub.get("network_id"))), sub["id"])
     router_request = {}
     for router in routers:
-        request = _request_of_tags(router.get("tags"))
+        request = request_of(router.get("tags"))
         router_request[router["id"]] = request
         tenant = name_of[router["project_id"]]
         snap.add(Resource("router", router["name"], tenant, request,
@@ -316,7 +303,7 @@ def _read_network(snap: Snapshot, lists: Mapping[str, list[dict[str, Any]]],
             continue  # neutron makes one per project; servers may use it, nobody owns it
         tenant = name_of[group["project_id"]]
         snap.add(Resource("security_group", group["name"], tenant,
-                          _request_of_tags(group.get("tags")),
+                          request_of(group.get("tags")),
                           _fields({"description": group.get("description") or ""}), tenant),
                  group["id"])
         for rule in group.get("security_group_rules") or ():
@@ -324,19 +311,12 @@ def _read_network(snap: Snapshot, lists: Mapping[str, list[dict[str, Any]]],
 
 
 def _read_rule(snap: Snapshot, tenant: str, group: str, rule: dict[str, Any]) -> None:
-    direction, protocol = rule.get("direction"), rule.get("protocol")
-    prefix, remote_group = rule.get("remote_ip_prefix"), rule.get("remote_group_id")
-    if (direction == "egress" and protocol is None and prefix is None and remote_group is None
-            and not rule.get("description")):
+    if is_neutron_default(rule):
         return  # the allow-all egress rules neutron adds to every new group
-    remote = (remote_of({"remote": prefix}, strict=False) if prefix
-              else f"group:{remote_group}" if remote_group
-              else default_remote(rule.get("ethertype")))
-    values = {"direction": direction, "protocol": protocol or "any",
-              "port_min": rule.get("port_range_min"), "port_max": rule.get("port_range_max"),
-              "remote": remote}
+    meaning = rule_meaning(rule)
+    values = {k: meaning[k] for k in ("direction", "protocol", "port_min", "port_max", "remote")}
     snap.add(Resource("sg_rule", rule_name_of(group, values), tenant,
-                      _request_of_text(rule.get("description")), _fields(values), group),
+                      request_of(text=rule.get("description")), _fields(values), group),
              rule["id"])
 
 
@@ -351,10 +331,9 @@ def _read_compute(snap: Snapshot, servers: list[dict[str, Any]], volumes: list[d
         attached = ports.get(server["id"], [])
         network = attached[0][0] if attached else None
         groups = frozenset(group_names.get(g, g) for _, ids in attached for g in ids)
-        flavor_of = server.get("flavor") or {}
-        flavor = flavor_of.get("original_name") or flavor_of.get("name") or flavor_of.get("id")
-        image_of = server.get("image") or {}  # "" when the server boots from a volume
-        image = images.get(image_of.get("id", ""), image_of.get("id"))
+        flavor = server_flavor(server)
+        image_id = server_image_id(server)
+        image = images.get(image_id, image_id) if image_id else None
         metadata = dict(server.get("metadata") or {})
         values = {"flavor": flavor, "image": image, "network": network, "metadata": metadata}
         if attached:

@@ -140,7 +140,6 @@ def connect(name: str, counter: CallCounter | None = None) -> Cloud:
     """Open ``name`` from clouds.yaml; a missing cloud is the user's to fix (exit 2)."""
     import openstack
     import openstack.config.exceptions
-    import openstack.exceptions
 
     counter = counter or CallCounter()
     try:
@@ -151,19 +150,46 @@ def connect(name: str, counter: CallCounter | None = None) -> Cloud:
         raise InputError(f"cloud '{name}' is not in clouds.yaml ({_first_line(exc)})",
                          hint="pass --os-cloud NAME of an entry in clouds.yaml, "
                               "or run `govcloud devcloud up` for the local one") from exc
-    except openstack.exceptions.SDKException as exc:
-        raise CloudError(f"cloud '{name}': cannot authenticate: {_first_line(exc)}",
-                         hint="check the endpoint and credentials in clouds.yaml") from exc
-    except Exception as exc:  # keystoneauth connection errors are not SDKExceptions
-        raise CloudError(f"cloud '{name}': unreachable: {_first_line(exc)}",
-                         hint="is the cloud up? (`govcloud devcloud status` for devcloud)"
-                         ) from exc
+    except Exception as exc:  # noqa: BLE001 - translated by class in failure()
+        what = "unreachable" if transient(exc) else "cannot authenticate"
+        raise failure(f"cloud '{name}': {what}", exc,
+                      "check the endpoint and credentials in clouds.yaml") from exc
     return Cloud(name, conn, counter)
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
+
+
+ADMIN_HINT = "govcloud works in every project: use an admin cloud (--os-cloud)"
+REFUSED_HINT = "the credentials in clouds.yaml were refused: check them (--os-cloud)"
+UNREACHABLE_HINT = "is the cloud up? (`govcloud devcloud status` for devcloud)"
+
+
+def failure(message: str, exc: BaseException, hint: str, *, then: str = "") -> CloudError:
+    """The one translation of an openstacksdk/keystoneauth failure into a ``CloudError``:
+    ``<message>: <what the API said>`` (one line; sdk messages carry the URL and the service's
+    message, never credentials), and what to do, chosen by the exception's class: a refused
+    login, a missing admin role, an unreachable cloud (each followed by ``then``); else
+    ``hint``, the caller's."""
+    from keystoneauth1 import exceptions as ksa
+    from openstack import exceptions as sdk
+
+    known = None
+    seen: BaseException | None = exc
+    while seen is not None and known is None:  # the sdk re-raises keystoneauth's as its own
+        status = seen.status_code if isinstance(seen, sdk.HttpException) else None
+        if isinstance(seen, ksa.Unauthorized) or status == 401:
+            known = REFUSED_HINT
+        elif isinstance(seen, ksa.Forbidden | sdk.ForbiddenException) or status == 403:
+            known = ADMIN_HINT
+        elif transient(seen) or isinstance(seen, ksa.EndpointNotFound | ksa.DiscoveryFailure):
+            known = UNREACHABLE_HINT
+        seen = seen.__cause__ or seen.__context__
+    if known is not None:
+        hint = f"{known}; {then}" if then else known
+    return CloudError(f"{message}: {_first_line(exc)}", hint=hint)
 
 
 @contextmanager
@@ -174,9 +200,9 @@ def step(tenant: str, resource: str, what: str) -> Iterator[None]:
     except CloudError:
         raise
     except Exception as exc:  # noqa: BLE001 - the SDK raises many unrelated types
-        raise CloudError(f"tenant {tenant}: {resource}: {what} failed: {_first_line(exc)}",
-                         hint="fix the cause and re-run apply; it resumes where it stopped"
-                         ) from exc
+        raise failure(f"tenant {tenant}: {resource}: {what} failed", exc,
+                      "fix the cause and re-run apply; it resumes where it stopped",
+                      then="then re-run apply; it resumes where it stopped") from exc
 
 
 T = TypeVar("T")
@@ -184,16 +210,19 @@ READ_ATTEMPTS = 3
 
 
 def retried(tenant: str, what: str, read: Callable[[], T], *, attempts: int = READ_ATTEMPTS,
-            pause: float = 1.0) -> T:
+            pause: float = 1.0, message: str | None = None) -> T:
     """A read (idempotent) retried when the connection drops, as a loaded gunicorn-served API
-    does now and then; any other failure, or the last attempt's, is one line (exit 3)."""
+    does now and then; any other failure, or the last attempt's, is one line (exit 3):
+    ``message`` (default ``tenant <tenant>: <what>: list failed``) and what the API said."""
+    message = message or f"tenant {tenant}: {what}: list failed"
     for attempt in range(1, attempts + 1):
         try:
-            with step(tenant, what, "list"):
-                return read()
-        except CloudError as exc:
-            if attempt == attempts or not transient(exc.__cause__):
-                raise
+            return read()
+        except CloudError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the SDK raises many unrelated types
+            if attempt == attempts or not transient(exc):
+                raise failure(message, exc, "fix the cause and run the command again") from exc
             time.sleep(pause * attempt)
     raise AssertionError("unreachable")
 

@@ -8,7 +8,6 @@ a copy beside it (``clouds.yaml.before-devcloud``). The file is written 0600: it
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,14 @@ import yaml
 from govcloud.devcloud.layout import PORTS, REGION
 from govcloud.devcloud.secrets import write_private
 from govcloud.errors import InputError
+from govcloud.state import env_path
 
 ADMIN_CLOUD = "devcloud"
 USER_CLOUD = "devcloud-user"
 
 
 def clouds_file() -> Path:
-    explicit = os.environ.get("OS_CLIENT_CONFIG_FILE")
-    if explicit:
-        return Path(explicit)
-    return Path.home() / ".config" / "openstack" / "clouds.yaml"
+    return env_path("OS_CLIENT_CONFIG_FILE", Path.home() / ".config" / "openstack" / "clouds.yaml")
 
 
 def entries(passwords: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -30,57 +30,38 @@ PORTS: dict[str, int] = {
 }
 
 
+class _Below:
+    """A path of the layout: ``parts`` below another of its paths (``root`` unless ``under``)."""
+
+    def __init__(self, *parts: str, under: str = "root") -> None:
+        self.parts, self.under = parts, under
+
+    def __get__(self, layout: object, owner: type | None = None) -> Path:
+        return Path(getattr(layout, self.under), *self.parts)
+
+
 @dataclass(frozen=True)
 class Layout:
     """Paths of one devcloud. ``root`` is ``<state_dir>/devcloud`` unless given."""
 
     root: Path
 
+    venv = _Below("venv")
+    python = _Below("bin", "python", under="venv")
+    cache = _Below("cache")
+    etc = _Below("etc")
+    data = _Below("data")
+    logs = _Below("logs")
+    # Pid files and sockets; sockets need a short path (108 bytes), so keep this shallow.
+    run = _Below("run")
+    # One empty file per finished one-time step (install, db sync, registration).
+    stamps = _Below("stamps")
+    secrets_file = _Below("secrets.json")
+    db_socket = _Below("mysqld.sock", under="run")
+
     @classmethod
     def default(cls) -> Layout:
         return cls(state_dir() / "devcloud")
-
-    @property
-    def venv(self) -> Path:
-        return self.root / "venv"
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
-
-    @property
-    def etc(self) -> Path:
-        return self.root / "etc"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def run(self) -> Path:
-        """Pid files and sockets; sockets need a short path (108 bytes), so keep this shallow."""
-        return self.root / "run"
-
-    @property
-    def stamps(self) -> Path:
-        """One empty file per finished one-time step (install, db sync, registration)."""
-        return self.root / "stamps"
-
-    @property
-    def secrets_file(self) -> Path:
-        return self.root / "secrets.json"
-
-    @property
-    def db_socket(self) -> Path:
-        return self.run / "mysqld.sock"
 
     def pid_file(self, service: str) -> Path:
         return self.run / f"{service}.pid"

@@ -13,25 +13,10 @@ from typing import Any
 
 from govcloud.documents import Catalog, Document
 from govcloud.netnorm import RemoteError, canonical_remote, default_remote
+from govcloud.provision.kinds import KINDS_ORDER  # noqa: F401 - re-exported: the creation order
 from govcloud.schemas import CLASSIFIED
 from govcloud.validate import parse_port
 
-# Creation order; deletion runs it backwards.
-KINDS_ORDER = (
-    "project",
-    "quota",
-    "user",
-    "role_assignment",
-    "network",
-    "subnet",
-    "router",
-    "router_interface",
-    "security_group",
-    "sg_rule",
-    "server",
-    "volume",
-    "volume_attachment",
-)
 REQUEST_TAG = "govcloud:request"
 
 

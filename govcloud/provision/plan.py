@@ -8,17 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from govcloud.provision.desired import KINDS_ORDER, Resource
-
-# Fields OpenStack cannot change on a live resource: a change means replace (and we say why).
-IMMUTABLE: dict[str, dict[str, str]] = {
-    "subnet": {"cidr": "a subnet's CIDR cannot change"},
-    "server": {"flavor": "resizing is not done in place by govcloud",
-               "image": "a server's image is fixed at boot (rebuild = replace)",
-               "network": "the server's network is fixed at boot"},
-    "volume": {"encrypted": "encryption is a volume type, fixed at creation"},
-}
-
+from govcloud.provision.desired import Resource
+from govcloud.provision.kinds import RANK, kind
 
 OWNER_FIELD = "govcloud:request"
 
@@ -27,6 +18,7 @@ NO_LONGER_REQUESTED = "no longer requested"
 NOT_IN_MANAGED_GROUP = ("not asked for by the request: a managed security group holds only the "
                         "rules its request asks for")
 PRUNED = "in a managed project but not created by govcloud (--prune)"
+DUPLICATE = "a second copy of a managed name in the tenant"  # the reason goes on: "; kept ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +74,17 @@ def fingerprint(actual: Iterable[Resource]) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
-def _order(kind: str) -> int:
-    return KINDS_ORDER.index(kind)
+def _order(name: str) -> int:
+    """Creation rank: the order follows the kinds' declared needs (provision/kinds.py)."""
+    return RANK[kind(name).name]
 
 
 def diff(desired: Iterable[Resource], actual: Iterable[Resource],
          managed_requests: Iterable[str] | None = None,
          broken: dict[tuple[str, str, str], str] | None = None, *,
-         prune: bool = False) -> Plan:
+         prune: bool = False,
+         copies: dict[tuple[str, str, str], tuple[tuple[str, str, str], str]] | None = None,
+         ) -> Plan:
     """Creates, updates and replaces in dependency order, then deletes in reverse order.
 
     Deleted are: resources tagged with a request in ``managed_requests`` (default: the desired
@@ -98,6 +93,8 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
     ``prune``, every other resource in the managed projects that govcloud did not create.
     Otherwise untagged resources are left alone (``drift`` reports them). ``broken`` names
     existing resources that cannot be used as they are (a server in ERROR): they are replaced.
+    ``copies`` (copy key -> (key of the one kept, why)) are extra resources of one name: those
+    of a requested or managed resource are deleted (see ``govcloud/cloud/copies.py``).
     """
     broken = broken or {}
     desired = list(desired)
@@ -120,12 +117,7 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
         if not changes:
             unchanged += 1
             continue
-        fixed = IMMUTABLE.get(resource.kind, {})
-        blocking = [fixed[f] for f, _, _ in changes if f in fixed]
-        if resource.kind == "volume":
-            size = next((c for c in changes if c[0] == "size_gb"), None)
-            if size is not None and (size[1] or 0) > size[2]:
-                blocking.append("a volume cannot shrink")
+        blocking = kind(resource.kind).replace_reasons(changes)
         op = "replace" if blocking else "update"
         forward.append(Action(op, resource, tuple(changes), "; ".join(blocking)))
     groups = managed_groups(desired, actual, managed)
@@ -133,7 +125,8 @@ def diff(desired: Iterable[Resource], actual: Iterable[Resource],
     for current in sorted(actual, key=lambda r: (-_order(r.kind), r.tenant, r.name)):
         if current.key in want:
             continue
-        reason = _deletion_reason(current, managed, groups, prune)
+        reason = _copy_reason(current, (copies or {}).get(current.key), want, have, managed) or (
+            _deletion_reason(current, managed, groups, prune))
         if reason:
             backward.append(Action("delete", current, reason=reason))
     counts: dict[str, int] = {}
@@ -150,6 +143,22 @@ def managed_groups(desired: Iterable[Resource], actual: Iterable[Resource],
     out.update((r.tenant, r.name) for r in actual
                if r.kind == "security_group" and r.request and r.request in managed)
     return out
+
+
+def _copy_reason(current: Resource, copy: tuple[tuple[str, str, str], str] | None,
+                 want: dict[tuple[str, str, str], Resource],
+                 have: dict[tuple[str, str, str], Resource], managed: set[str]) -> str:
+    if copy is None:
+        return ""
+    kept_key, why = copy
+    kept = have.get(kept_key)
+    if kept_key in want or current.request in managed or (kept and kept.request in managed):
+        return f"{DUPLICATE}; {why}"
+    return ""
+
+
+def is_copy(action: Action) -> bool:
+    return action.op == "delete" and action.reason.startswith(DUPLICATE)
 
 
 def _deletion_reason(current: Resource, managed: set[str], groups: set[tuple[str, str]],

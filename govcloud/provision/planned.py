@@ -3,11 +3,10 @@
 apply must never create what ``govcloud audit`` then flags. So before its first write, plan and
 apply turn the resources the requests ask for (what the cloud holds for them once the plan is
 carried out: managed security groups hold exactly their requested rules) into the Cloud*
-documents the audit's reader would make of them, with the audit's own mappers
-(``govcloud.audit.live``: the tenant context from the project's tags, neutron's rule
-normalisation, the image fields), and run every policy that applies to a Cloud* kind on them,
-waivers and ``--fail-on`` as in ``check``. Findings of a non-waivable policy refuse at any
-``--fail-on``.
+documents the audit's reader would make of them, with the very mappers that read the live cloud
+(``govcloud.cloud.mappers``: each resource as the service will return it once made), and run
+every policy that applies to a Cloud* kind on them, waivers and ``--fail-on`` as in ``check``.
+Findings of a non-waivable policy refuse at any ``--fail-on``.
 
 Pure: the images (name -> glance's JSON) and the ids of resources that already exist come from
 the snapshot the plan was computed from. A resource not made yet gets the id
@@ -22,14 +21,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-from govcloud.audit.live import _doc, _image_fields, _RuleView, normalize_rule, tenant_context
+from govcloud.cloud import mappers
 from govcloud.cloudkinds import CLOUD_KINDS
 from govcloud.documents import Catalog, Document
 from govcloud.model import Finding, at_or_above
@@ -55,7 +52,8 @@ def planned_id(r: Resource) -> str:
 def planned_documents(resources: Iterable[Resource], cloud: str, *,
                       ids: Mapping[Key, str] | None = None,
                       images: Mapping[str, Mapping[str, Any]] | None = None) -> list[Document]:
-    """The Cloud* documents the audit would read once ``resources`` are in the cloud."""
+    """The Cloud* documents the audit would read once ``resources`` are in the cloud: each
+    resource as the service will return it once apply made it, through the audit's mappers."""
     ids = ids or {}
     images = images or {}
     by_kind: dict[str, list[Resource]] = defaultdict(list)
@@ -65,12 +63,14 @@ def planned_documents(resources: Iterable[Resource], cloud: str, *,
     def ident(r: Resource) -> str:
         return ids.get(r.key) or planned_id(r)
 
-    source = f"plan:{cloud}"
-    ctx: dict[str, dict[str, Any]] = {}
-    for p in by_kind["project"]:
-        tags = sorted(p.field_map().get("tags") or ())
-        ctx[p.tenant] = tenant_context(SimpleNamespace(name=p.tenant, id=ident(p), tags=tags),
-                                       cloud)
+    def tags(r: Resource) -> list[str]:
+        return [f"{REQUEST_TAG}={r.request}"]
+
+    projects = {p.tenant: {"id": ident(p), "name": p.tenant, "domain_id": "default",
+                           "enabled": True, "description": p.field_map().get("description"),
+                           "tags": sorted(p.field_map().get("tags") or ())}
+                for p in by_kind["project"]}
+    ctx = {tenant: mappers.tenant_context(project, cloud) for tenant, project in projects.items()}
 
     def context(r: Resource) -> dict[str, Any]:
         return {**ctx.get(r.tenant, {"cloud": cloud, "tenant": r.tenant,
@@ -83,91 +83,63 @@ def planned_documents(resources: Iterable[Resource], cloud: str, *,
         roles[(a.tenant, user)].append(role)
     quotas = {q.tenant: dict(q.fields) for q in by_kind["quota"]}
     docs: list[Document] = []
-    for p in by_kind["project"]:
-        fields = p.field_map()
-        users = [{"name": u.name, "user_id": ident(u), "roles": sorted(roles[(p.tenant, u.name)])}
-                 for u in sorted(by_kind["user"], key=lambda u: u.name) if u.tenant == p.tenant]
-        spec = {**ctx[p.tenant], "name": p.tenant, "domain": "Default", "enabled": True,
-                "description": fields.get("description") or None,
-                "tags": sorted(fields.get("tags") or ()), "request": p.request,
-                "quotas": quotas.get(p.tenant), "users": users}
-        docs.append(_doc("CloudProject", p.tenant, spec, cloud, p.tenant))
+    for tenant, project in projects.items():
+        users = [{"name": u.name, "user_id": ident(u), "roles": sorted(roles[(tenant, u.name)])}
+                 for u in by_kind["user"] if u.tenant == tenant]
+        docs.append(mappers.project_document(project, cloud, doc_id=tenant, domain="Default",
+                                             quotas=quotas.get(tenant), users=users))
     for u in by_kind["user"]:
-        held = sorted(roles[(u.tenant, u.name)])
-        spec = {"cloud": cloud, "name": u.name, "user_id": ident(u), "domain": "Default",
-                "enabled": True, "roles": [{"role": role, "scope": f"project:{u.tenant}"}
-                                           for role in held],
-                "role_names": held}
-        docs.append(_doc("CloudUser", u.name, spec, cloud, u.name))
+        held = [{"role": role, "scope": f"project:{u.tenant}"}
+                for role in roles[(u.tenant, u.name)]]
+        docs.append(mappers.user_document({"id": ident(u), "name": u.name, "enabled": True},
+                                          cloud, doc_id=u.name, domain="Default", roles=held))
     for n in by_kind["network"]:
-        spec = {**context(n), "name": n.name, "network_id": ident(n), "shared": False,
-                "external": False, "shared_with": [], "tags": [f"{REQUEST_TAG}={n.request}"]}
-        docs.append(_doc("CloudNetwork", ident(n), spec, cloud, n.name))
+        net = {"id": ident(n), "name": n.name, "shared": False, "router:external": False,
+               "tags": tags(n)}
+        docs.append(mappers.network_document(net, context(n), cloud))
     for rt in by_kind["router"]:
-        spec = {**context(rt), "name": rt.name, "router_id": ident(rt),
-                "external_gateway": bool(rt.field_map().get("external_gateway")),
-                "tags": [f"{REQUEST_TAG}={rt.request}"]}
-        docs.append(_doc("CloudRouter", ident(rt), spec, cloud, rt.name))
+        gateway = ({"network_id": "planned-external-network"}
+                   if rt.field_map().get("external_gateway") else None)
+        router = {"id": ident(rt), "name": rt.name, "tags": tags(rt),
+                  "external_gateway_info": gateway}
+        docs.append(mappers.router_document(router, context(rt), cloud, network_names={}))
     rules: dict[tuple[str, str], list[Resource]] = defaultdict(list)
     for rule in by_kind["sg_rule"]:
         rules[(rule.tenant, rule.parent or "")].append(rule)
     for g in by_kind["security_group"]:
         made = [{"id": ident(rule), "description": f"{REQUEST_TAG}={rule.request}",
-                 **_as_neutron_stores(neutron_rule(rule.field_map()))}
-                for rule in rules[(g.tenant, g.name)]]
-        spec = {**context(g), "name": g.name, "group_id": ident(g),
-                "description": g.field_map().get("description") or None,
-                "tags": [f"{REQUEST_TAG}={g.request}"],
-                "rules": [normalize_rule(_RuleView(rule))
-                          for rule in (*made, *NEUTRON_DEFAULT_RULES)]}
-        docs.append(_doc("CloudSecurityGroup", ident(g), spec, cloud, g.name))
+                 **neutron_rule(rule.field_map())} for rule in rules[(g.tenant, g.name)]]
+        group = {"id": ident(g), "name": g.name, "tags": tags(g),
+                 "description": g.field_map().get("description"),
+                 "security_group_rules": [*made, *NEUTRON_DEFAULT_RULES]}
+        docs.append(mappers.security_group_document(group, context(g), cloud, by_id=False))
     server_ids = {(s.tenant, s.name): ident(s) for s in by_kind["server"]}
     for s in by_kind["server"]:
         fields = s.field_map()
-        metadata = {str(k): str(v) for k, v in fields.get("metadata") or ()}
-        spec = {**context(s), "name": s.name, "server_id": ident(s), "status": "ACTIVE",
-                "flavor": fields.get("flavor"), "image": _image_ref(fields.get("image"), images),
-                "metadata": metadata, "security_groups": sorted(fields.get("security_groups")
-                                                                or ("default",))}
-        docs.append(_doc("CloudServer", ident(s), spec, cloud, s.name))
+        image = images.get(str(fields.get("image"))) if fields.get("image") else None
+        server = {"id": ident(s), "name": s.name, "status": "ACTIVE",
+                  "flavor": {"original_name": fields.get("flavor")},
+                  "image": {"id": image["id"]} if image else {"name": fields.get("image")},
+                  "metadata": {str(k): str(v) for k, v in fields.get("metadata") or ()},
+                  "security_groups": [{"name": g} for g in fields.get("security_groups")
+                                      or ("default",)]}
+        docs.append(mappers.server_document(server, context(s), cloud,
+                                            images={image["id"]: image} if image else {}))
     attached: dict[tuple[str, str], list[str]] = defaultdict(list)
     for a in by_kind["volume_attachment"]:
-        volume, _, server = a.name.partition(":")
-        attached[(a.tenant, volume)].append(server_ids.get(
-            (a.tenant, server), planned_id(Resource("server", server, a.tenant, a.request))))
+        volume_name, _, server_name = a.name.partition(":")
+        attached[(a.tenant, volume_name)].append(server_ids.get(
+            (a.tenant, server_name),
+            planned_id(Resource("server", server_name, a.tenant, a.request))))
     for v in by_kind["volume"]:
         fields = v.field_map()
-        on = sorted(attached[(v.tenant, v.name)])
-        spec = {**context(v), "name": v.name, "volume_id": ident(v),
-                "status": "in-use" if on else "available", "size_gb": fields.get("size_gb"),
-                "encrypted": bool(fields.get("encrypted")), "bootable": False,
-                "attached_to": on, "metadata": {REQUEST_TAG: v.request}}
-        docs.append(_doc("CloudVolume", ident(v), spec, cloud, v.name))
-    return [dataclasses.replace(d, file=source) for d in docs]
-
-
-def _as_neutron_stores(rule: dict[str, Any]) -> dict[str, Any]:
-    """neutron keeps a rule's prefix as a network (``0.0.0.0/00`` -> ``0.0.0.0/0``, ``::0/0``
-    -> ``::/0``, host bits cleared): judge what it will hold, not how the request spelled it."""
-    try:
-        prefix = ipaddress.ip_network(str(rule["remote_ip_prefix"]), strict=False)
-    except ValueError:
-        return rule
-    return {**rule, "remote_ip_prefix": str(prefix)}
-
-
-def _image_ref(name: Any, images: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The server's image as the audit reads it (glance's JSON names two fields differently
-    from the SDK object the audit's mapper takes)."""
-    image = images.get(str(name)) if name else None
-    if image is None:
-        return {"name": str(name), "found": False} if name else {"found": False}
-    sdk_like = SimpleNamespace(name=image.get("name"), os_distro=image.get("os_distro"),
-                               os_version=image.get("os_version"),
-                               checksum=image.get("checksum"),
-                               hash_algo=image.get("os_hash_algo"),
-                               hash_value=image.get("os_hash_value"))
-    return {"id": image.get("id"), "found": True, **_image_fields(sdk_like)}
+        on = attached[(v.tenant, v.name)]
+        volume = {"id": ident(v), "name": v.name, "status": "in-use" if on else "available",
+                  "size": fields.get("size_gb"), "encrypted": bool(fields.get("encrypted")),
+                  "bootable": "false", "attachments": [{"server_id": sid} for sid in on],
+                  "metadata": {REQUEST_TAG: v.request}}
+        docs.append(mappers.volume_document(volume, context(v), cloud))
+    return [dataclasses.replace(d, file=f"plan:{cloud}") for d in docs]
 
 
 @dataclass(frozen=True, slots=True)

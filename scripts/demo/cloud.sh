@@ -6,13 +6,9 @@
 # exits otherwise stops the script with exit 1. Where devcloud cannot start, it says so and
 # exits 0, so the rest of the demo goes on.
 set -uo pipefail
-HERE="$(cd "$(dirname "$0")/../.." && pwd)"
-GC="${GOVCLOUD:-$HERE/.venv/bin/govcloud}"
-OUT="${OUT:-$HERE/out}"
-STATE="${GOVCLOUD_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/govcloud}"
-STEP=(bash "$HERE/scripts/demo/step.sh")
+. "$(dirname "$0")/../lib.sh"
+demo_env
 REQUESTS=("$HERE"/examples/requests/good-*.yaml)
-mkdir -p "$OUT"
 
 echo "== devcloud: a real OpenStack on 127.0.0.1 (first time: installs from PyPI, ~2 min)" >&2
 if ! "$GC" devcloud up; then

@@ -5,14 +5,12 @@
 # the repository; the public halves go into a copy of the inventory in the state folder (the
 # repository's inventory/roles.yaml lists the holders; its keys are each site's own).
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")/../.." && pwd)"
-GC="${GOVCLOUD:-$HERE/.venv/bin/govcloud}"
+. "$(dirname "$0")/../lib.sh"
+demo_env
 PY="${PYTHON:-$HERE/.venv/bin/python}"
-OUT="${OUT:-$HERE/out}"
-STATE="${GOVCLOUD_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/govcloud}"
 DEMO="$STATE/demo/keys"
 REQUEST_SRC="$HERE/examples/requests/good-classified-records-on-internal-cloud.yaml"
-mkdir -p "$OUT" "$STATE/demo"
+mkdir -p "$STATE/demo"
 chmod 700 "$STATE/demo"
 rm -rf -- "$DEMO"            # demo keys are made afresh each run
 mkdir -m 700 "$DEMO"

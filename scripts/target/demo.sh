@@ -5,12 +5,9 @@
 # which exit code it expects and why (scripts/demo/step.sh); the first step that exits otherwise
 # stops the script with exit 1 (the target is taken down all the same).
 set -uo pipefail
-HERE="$(cd "$(dirname "$0")/../.." && pwd)"
-GC="${GOVCLOUD:-$HERE/.venv/bin/govcloud}"
-OUT="${OUT:-$HERE/out}"
+. "$(dirname "$0")/../lib.sh"
+demo_env
 NAME="${DEMO_TARGET:-demo}"
-STEP=(bash "$HERE/scripts/demo/step.sh")
-mkdir -p "$OUT"
 
 why=""
 [[ $(id -u) -eq 0 ]] || why="booting a target needs root"

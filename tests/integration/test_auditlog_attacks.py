@@ -27,6 +27,7 @@ import pytest
 from govcloud import signing
 from govcloud.auditlog.head import canonical, sign_record
 from govcloud.auditlog.log import GENESIS, sm3_hex
+from tests.unit.helpers import rechain
 
 pytestmark = pytest.mark.integration
 
@@ -42,30 +43,19 @@ class World:
     base: Path
     env: dict[str, str]
     append_only: list[Path] = field(default_factory=list)
+    state: Path = field(init=False)
+    log: Path = field(init=False)
+    head: Path = field(init=False)
+    key: Path = field(init=False)
+    pub: Path = field(init=False)
+    witness: Path = field(init=False)
 
-    @property
-    def state(self) -> Path:
-        return self.base / "state"
-
-    @property
-    def log(self) -> Path:
-        return self.state / "audit.log"
-
-    @property
-    def head(self) -> Path:
-        return self.state / "audit.log.head"
-
-    @property
-    def key(self) -> Path:
-        return self.base / "keys" / "audit-signing.key"
-
-    @property
-    def pub(self) -> Path:
-        return self.base / "keys" / "audit-signing.pub"
-
-    @property
-    def witness(self) -> Path:
-        return self.base / "witness" / "audit-witness.log"
+    def __post_init__(self) -> None:
+        self.state = self.base / "state"
+        self.log, self.head = self.state / "audit.log", self.state / "audit.log.head"
+        self.key = self.base / "keys" / "audit-signing.key"
+        self.pub = self.base / "keys" / "audit-signing.pub"
+        self.witness = self.base / "witness" / "audit-witness.log"
 
     def run(self, *args: str, user: int | None = None, **env: str
             ) -> subprocess.CompletedProcess[str]:
@@ -162,17 +152,6 @@ def broken(world: World, **kw: str) -> str:
     assert done.returncode == 4, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr
     return done.stderr
-
-
-def rechain(entries: list[dict]) -> bytes:
-    """The attacker's tool: renumber and re-hash every line (no key: nothing is re-signed)."""
-    prev, out = GENESIS, []
-    for seq, entry in enumerate(entries, start=1):
-        entry["seq"], entry["prev"] = seq, prev
-        raw = canonical(entry)
-        out.append(raw + b"\n")
-        prev = sm3_hex(raw)
-    return b"".join(out)
 
 
 # ---------------------------------------------------------------- issue 13's attacks

@@ -33,6 +33,15 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
                           check=False)
 
 
+def _commit_all(folder: Path, env: dict[str, str], message: str) -> str:
+    """``git init`` in ``folder`` and commit all it holds; the commit's id (pre-commit clones a
+    hooks repository at a ``rev``)."""
+    for args in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                 ["git", "commit", "-q", "-m", message]):
+        assert _run(args, folder, env).returncode == 0
+    return _run(["git", "rev-parse", "HEAD"], folder, env).stdout.strip()
+
+
 @pytest.fixture()
 def department_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     assert (BIN / "pre-commit").exists(), "pre-commit is a dev dependency: make venv"
@@ -53,10 +62,7 @@ def department_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     hooks = tmp_path / "govcloud-hooks"
     hooks.mkdir()
     shutil.copy(ROOT / ".pre-commit-hooks.yaml", hooks / ".pre-commit-hooks.yaml")
-    for args in (["git", "init", "-q", "-b", "main"], ["git", "add", "."],
-                 ["git", "commit", "-q", "-m", "hooks"]):
-        assert _run(args, hooks, env).returncode == 0
-    rev = _run(["git", "rev-parse", "HEAD"], hooks, env).stdout.strip()
+    rev = _commit_all(hooks, env, "hooks")
     # The department's repository, with the hooks installed as a git pre-commit hook.
     repo = tmp_path / "requests-repo"
     (repo / "requests").mkdir(parents=True)
@@ -140,10 +146,7 @@ def test_language_python_builds_the_hook_from_the_repository(tmp_path):
                              timeout=120, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(hooks)], input=archive, check=True, timeout=120)
     assert (hooks / "govcloud/data/policies").is_symlink()  # package data: kept as links
-    for args in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                 ["git", "commit", "-q", "-m", "govcloud"]):
-        assert _run(args, hooks, env).returncode == 0
-    rev = _run(["git", "rev-parse", "HEAD"], hooks, env).stdout.strip()
+    rev = _commit_all(hooks, env, "govcloud")
     repo = tmp_path / "requests-repo"
     (repo / "requests").mkdir(parents=True)
     (repo / ".pre-commit-config.yaml").write_text(

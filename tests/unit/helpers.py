@@ -5,7 +5,12 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from govcloud.auditlog.head import canonical
+from govcloud.auditlog.log import GENESIS, sm3_hex
 from govcloud.validate import Validated, load
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+INVENTORY = ROOT / "inventory"  # the demo province
 
 BASE = """
 apiVersion: govcloud/v1
@@ -73,6 +78,49 @@ spec:
 """
 
 
+def yaml_doc(kind: str, doc_id: str, spec: str) -> str:
+    """One govcloud document as YAML text, opened by ``---`` so that documents concatenate;
+    ``spec`` is the YAML of its spec (a flow mapping, or a block that starts with a newline)."""
+    return (f"\n---\napiVersion: govcloud/v1\nkind: {kind}\nmetadata: {{id: {doc_id}}}\n"
+            f"spec: {spec}\n")
+
+
+def yaml_docs(*docs: tuple[str, str, str]) -> str:
+    """Several documents, each given as ``(kind, id, spec)`` (see ``yaml_doc``)."""
+    return "".join(yaml_doc(*doc) for doc in docs)
+
+
+def system_doc(sid: str, dept: str = "prov-a", function: str = "approval",
+               hosted: str = "cloud:t") -> str:
+    """A System (MLPS 2, internal, gov-external) of ``dept`` doing ``function``."""
+    return yaml_doc("System", sid, f'{{department: {dept}, name: {sid}, function: "{function}", '
+                    f'hosted_in: "{hosted}",\n        mlps_level: 2, classification: internal, '
+                    "network_zone: gov-external}")
+
+
+def request_doc(rid: str, dept: str = "prov-a", function: str = "approval",
+                replaces: str = "[]") -> str:
+    """A ResourceRequest of ``dept`` on platform ``ext-cloud`` for a system doing ``function``."""
+    return yaml_doc("ResourceRequest", rid, f"""
+  department: {dept}
+  platform: ext-cloud
+  tenant: t-{rid.lower()}
+  purpose: p
+  replaces: {replaces}
+  system: {{name: n, function: "{function}", mlps_level: 2, classification: internal,
+           network_zone: gov-external}}""")
+
+
+# REQUEST's one security rule, and REQUEST with other rules in its place.
+REQUEST_RULES = "rules: [{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/0}]"
+
+
+def with_rules(*rules: str) -> str:
+    """REQUEST whose security group holds ``rules`` (YAML flow mappings) instead of its own."""
+    assert REQUEST_RULES in REQUEST
+    return REQUEST.replace(REQUEST_RULES, f"rules: [{', '.join(rules)}]")
+
+
 def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,3 +161,15 @@ class FakeCloud:
 
     def close(self):
         pass
+
+
+def rechain(entries: list[dict]) -> bytes:
+    """The attacker's tool on an audit log: renumber and re-hash every entry (no key: nothing is
+    re-signed, so the chain holds and only a signed head or checkpoint can tell)."""
+    prev, out = GENESIS, []
+    for seq, entry in enumerate(entries, start=1):
+        entry["seq"], entry["prev"] = seq, prev
+        raw = canonical(entry)
+        out.append(raw + b"\n")
+        prev = sm3_hex(raw)
+    return b"".join(out)

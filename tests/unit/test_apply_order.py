@@ -8,11 +8,14 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from govcloud.cloud.apply import NEEDS, Executor, Options
+from govcloud.cloud.apply import Executor, Options
 from govcloud.cloud.read import Snapshot
 from govcloud.errors import CloudError
-from govcloud.provision.desired import KINDS_ORDER, Resource
+from govcloud.provision.desired import Resource
+from govcloud.provision.kinds import KINDS, KINDS_ORDER
 from govcloud.provision.plan import Action, Plan
+
+NEEDS = {name: kind.needs for name, kind in KINDS.items()}
 
 TENANT_KINDS = [("project", ""), ("quota", "t"), ("user", "t-ops"), ("role_assignment",
                 "t-ops:member"), ("network", "net"), ("subnet", "net-sub"), ("router", "r"),
@@ -32,11 +35,14 @@ class _Recorder(Executor):
     """Makes no cloud call: records when each action starts and ends. Servers boot for a
     while (polled through the executor's own wait, as real ones are); the rest is quick."""
 
-    def __init__(self, workers: int, boot_s: float, fail: set[tuple[str, str]]) -> None:
+    def __init__(self, workers: int, boot_s: float, fail: set[tuple[str, str]],
+                 slow: dict[str, float] | None = None) -> None:
         super().__init__(NS(conn=None, name="fake"), Snapshot(), Options(workers=workers))
         self.boot_s = boot_s
+        self.slow = slow or {}  # tenant -> seconds its servers take instead of boot_s
         self.fail = fail
         self.times: dict[tuple[str, str, str], tuple[float, float]] = {}
+        self.log: list[tuple[str, tuple[str, str, str], float, float]] = []  # op, key, start, end
         self.calling = 0  # actions in an API call now, as opposed to waiting for a status
         self.most = 0
         self.guard = threading.Lock()
@@ -54,14 +60,15 @@ class _Recorder(Executor):
         start = time.monotonic()
         self._call()
         if r.kind == "server":
-            up = start + self.boot_s
-            self._wait(f"server {r.name}", r.tenant,
+            up = start + self.slow.get(r.tenant, self.boot_s)
+            self.wait(f"server {r.name}", r.tenant,
                        lambda: "ACTIVE" if time.monotonic() >= up else "BUILD", {"active"}, set())
             self._call()
         with self.guard:
             self.times[r.key] = (start, time.monotonic())
+            self.log.append((action.op, r.key, start, self.times[r.key][1]))
         if (r.tenant, r.kind) in self.fail:
-            raise CloudError(f"tenant {r.tenant}: {r.kind} {r.name}: create: boom")
+            raise CloudError(f"tenant {r.tenant}: {r.kind} {r.name}: {action.op}: boom")
 
 
 def test_needs_cover_every_kind_and_only_point_backwards():
@@ -121,71 +128,7 @@ def test_a_failure_starts_nothing_new_lets_running_calls_finish_and_raises_it():
     assert ("t0", "subnet", "net-sub") not in ex.times
 
 
-# ---------------------------------------------------------------- resuming after a dropped call
-
-
-@pytest.fixture
-def key(monkeypatch, tmp_path):
-    monkeypatch.setenv("GOVCLOUD_CREDENTIALS_KEY", "00" * 16)
-    monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path))
-
-
-def _planned(plan: Plan):
-    from govcloud.cli.provision_cmd import Planned, Target
-
-    request = NS(spec={"tenant": "t0", "department": "d"}, id="REQ-t0")
-    target = Target("fake", [request])
-    return Planned(target, NS(name="fake", conn=None), [], Snapshot(), plan)
-
-
-def test_a_dropped_connection_reads_the_cloud_again_and_resumes(monkeypatch, key):
-    """The apply goes on from a fresh read and plan, as a re-run would; other errors stop it."""
-    from keystoneauth1.exceptions import ConnectFailure
-
-    import govcloud.cli.provision_cmd as cmd
-    import govcloud.cloud as cloud_pkg
-
-    first, rest = _plan(["t0"]), Plan(actions=_plan(["t0"]).actions[5:], fingerprint="")
-    runs: list[int] = []
-
-    def run(self, plan):
-        runs.append(len(plan.actions))
-        if len(runs) == 1:
-            self.outcome.done.extend(plan.actions[:5])
-            try:
-                raise ConnectFailure("Connection reset by peer")
-            except ConnectFailure as exc:
-                raise CloudError("tenant t0: router r: create failed: reset") from exc
-        self.outcome.done.extend(plan.actions)
-        return self.outcome
-
-    reads: list[bool] = []
-    monkeypatch.setattr(cmd.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(Executor, "run", run)
-    monkeypatch.setattr(cloud_pkg, "read_cloud",
-                        lambda *a, refresh: reads.append(refresh) or Snapshot())
-    monkeypatch.setattr(cmd, "diff", lambda *a, **k: rest)
-    planned = _planned(first)
-    outcome = cmd._execute(planned, None, None, "encrypted", 2, None)
-    assert runs == [len(first.actions), len(rest.actions)]
-    assert reads == [True]  # quotas read live, as apply does
-    assert planned.plan is rest
-    assert len(outcome.done) == 5 + len(rest.actions)
-
-
-def test_other_cloud_errors_are_not_retried(monkeypatch, key):
-    import govcloud.cli.provision_cmd as cmd
-
-    calls = []
-
-    def run(self, plan):
-        calls.append(1)
-        raise CloudError("tenant t0: server app-1 went to ERROR")
-
-    monkeypatch.setattr(Executor, "run", run)
-    with pytest.raises(CloudError, match="went to ERROR"):
-        cmd._execute(_planned(_plan(["t0"])), None, None, "encrypted", 2, None)
-    assert calls == [1]
+# Resuming after a dropped call (the service's loop): tests/unit/test_provision_service.py
 
 
 def test_boots_are_watched_with_two_list_calls_per_second_for_all_servers():
@@ -207,26 +150,3 @@ def test_boots_are_watched_with_two_list_calls_per_second_for_all_servers():
     boots._at -= _Boots.EVERY_S
     boots.status("s3")
     assert len(calls) == 4
-
-
-def test_when_the_cloud_cannot_be_read_again_the_first_error_is_the_one_reported(monkeypatch,
-                                                                                 key):
-    from keystoneauth1.exceptions import ConnectFailure
-
-    import govcloud.cli.provision_cmd as cmd
-    import govcloud.cloud as cloud_pkg
-
-    def run(self, plan):
-        try:
-            raise ConnectFailure("Connection refused")
-        except ConnectFailure as exc:
-            raise CloudError("tenant t0: network net: create failed: refused") from exc
-
-    def read_cloud(*a, refresh):
-        raise CloudError("tenant *: networks: list failed: refused")
-
-    monkeypatch.setattr(cmd.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(Executor, "run", run)
-    monkeypatch.setattr(cloud_pkg, "read_cloud", read_cloud)
-    with pytest.raises(CloudError, match="tenant t0: network net: create failed"):
-        cmd._execute(_planned(_plan(["t0"])), None, None, "encrypted", 2, None)

@@ -301,9 +301,9 @@ def no_cloud(monkeypatch):
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", "/nonexistent/clouds.yaml")
 
 
-def apply(ring, request_file, *extra):
+def apply(ring, request_file, *extra, service=None):
     return runner.invoke(app, ["apply", str(ring.inventory), str(request_file), "--yes",
-                               *extra])
+                               *extra], obj=service)
 
 
 def test_apply_needs_the_three_approvals_for_mlps_3(ring, request_file, no_cloud):
@@ -353,13 +353,13 @@ def test_skipping_approvals_only_on_devcloud_and_recorded(ring, request_file, no
         refused.output)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
     # never touch the shared devcloud from unit tests: stop right where the cloud would be read
-    from govcloud.cli import provision_cmd
+    from govcloud.provision.service import ProvisionService
 
-    def stop(*_args, **_kwargs):
+    def stop(_cloud):
         raise InputError("stopped before the cloud", hint="test")
 
-    monkeypatch.setattr(provision_cmd, "_plan_one", stop)
-    skipped = apply(ring, request_file, "--skip-approvals-on-devcloud")
+    skipped = apply(ring, request_file, "--skip-approvals-on-devcloud",
+                    service=ProvisionService(connect=stop))
     assert skipped.exit_code == 2 and "stopped before the cloud" in skipped.output, (
         skipped.output)
     assert "approvals skipped for 1 MLPS>=3 request(s) on devcloud" in skipped.output

@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from govcloud.audit.families import control_family
-from govcloud.audit.live import CloudSnapshot
 from govcloud.audit.run import NO_TENANT, merge, run_audit
+from govcloud.cloud.live import CloudSnapshot
 from govcloud.documents import Document
 from govcloud.hardening import load_controls
 from govcloud.policy import load_policies

@@ -17,6 +17,7 @@ from govcloud.auditlog.log import GENESIS, _sign, sm3_hex
 from govcloud.auditlog.witness import FileWitness
 from govcloud.cli.app import app
 from govcloud.errors import IntegrityError
+from tests.unit.helpers import rechain
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +33,35 @@ def keys(tmp_path):
 def small_checkpoints(monkeypatch):
     """Checkpoints every 5 lines, so tests see several without writing thousands of entries."""
     monkeypatch.setattr(logmod, "CHECKPOINT_EVERY", 5)
+
+
+@pytest.fixture
+def signed_log(tmp_path, keys):
+    """Five entries in tmp_path/audit.log, signed: (public key, path, the AuditLog)."""
+    private, public, _ = keys
+    path = tmp_path / "audit.log"
+    return public, path, fill(path, private)
+
+
+@pytest.fixture
+def witnessed(tmp_path, keys):
+    """Two signed entries seen by a file witness: (private, public, log path, the witness)."""
+    private, public, _ = keys
+    path = tmp_path / "audit.log"
+    witness = FileWitness(tmp_path / "witness.log", create=True)
+    fill(path, private, n=2, witnesses=[witness])
+    return private, public, path, witness
+
+
+@pytest.fixture
+def department_docs(tmp_path, monkeypatch):
+    """A folder holding one Department, which is also the inventory the CLI reads."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "d.yaml").write_text("apiVersion: govcloud/v1\nkind: Department\nmetadata: {id: d}\n"
+                                 "spec: {name: D, level: county, region: '390121'}\n")
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(docs))  # a Department is inventory data
+    return docs
 
 
 def fill(path, key=None, n=5, witnesses=None):
@@ -70,14 +100,7 @@ def test_checkpoints_are_signed_at_the_interval_and_required(tmp_path, keys, sma
     assert json.loads(data[5])["type"] == "checkpoint" and json.loads(data[5])["alg"] == "sm2"
     # Take the checkpoint out and re-chain everything after it: the chain holds, but the
     # missing checkpoint is named (the head does not match either).
-    kept = [json.loads(line) for i, line in enumerate(data) if i != 5]
-    prev, out = GENESIS, []
-    for seq, entry in enumerate(kept, start=1):
-        entry["seq"], entry["prev"] = seq, prev
-        raw = canonical(entry)
-        out.append(raw + b"\n")
-        prev = sm3_hex(raw)
-    path.write_bytes(b"".join(out))
+    path.write_bytes(rechain([json.loads(line) for i, line in enumerate(data) if i != 5]))
     assert verify(path).ok  # the chain alone cannot tell
     bad = verify(path, public)
     assert not bad.ok and "checkpoint is due here and is missing" in bad.problem and bad.line == 6
@@ -150,10 +173,8 @@ INNER_TAMPERS = [tamper_byte, tamper_swap]
 
 
 @pytest.mark.parametrize("tamper", INNER_TAMPERS)
-def test_inner_changes_stay_detected_after_more_appends(tmp_path, keys, tamper):
-    private, public, _ = keys
-    path = tmp_path / "audit.log"
-    log = fill(path, private)
+def test_inner_changes_stay_detected_after_more_appends(signed_log, tamper):
+    public, path, log = signed_log
     tamper(path)
     first = verify(path, public)
     assert not first.ok and first.line in (2, 3, 4), first.problem
@@ -162,10 +183,8 @@ def test_inner_changes_stay_detected_after_more_appends(tmp_path, keys, tamper):
 
 
 @pytest.mark.parametrize("tamper", TAIL_TAMPERS)
-def test_tampering_is_detected_and_never_signed_over(tmp_path, keys, tamper):
-    private, public, _ = keys
-    path = tmp_path / "audit.log"
-    log = fill(path, private)
+def test_tampering_is_detected_and_never_signed_over(tmp_path, signed_log, tamper):
+    public, path, log = signed_log
     tamper(path)
     assert not verify(path, public).ok, tamper.__name__
     before = path.read_bytes()
@@ -368,11 +387,8 @@ def test_witness_catches_an_older_copy_put_back(tmp_path, keys):
         AuditLog(path, private, [witness]).append("check", {}, "00" * 32)
 
 
-def test_witness_catches_a_deleted_log_and_head(tmp_path, keys):
-    private, public, _ = keys
-    path = tmp_path / "audit.log"
-    witness = FileWitness(tmp_path / "witness.log", create=True)
-    fill(path, private, n=2, witnesses=[witness])
+def test_witness_catches_a_deleted_log_and_head(tmp_path, witnessed):
+    private, public, path, witness = witnessed
     path.unlink()
     (tmp_path / "audit.log.head").unlink()
     assert "saw it at seq 2" in verify(path, public, [witness]).problem
@@ -380,11 +396,8 @@ def test_witness_catches_a_deleted_log_and_head(tmp_path, keys):
         AuditLog(path, private, [witness]).append("check", {}, "00" * 32)
 
 
-def test_a_forged_witness_record_is_refused(tmp_path, keys):
-    private, public, _ = keys
-    path = tmp_path / "audit.log"
-    witness = FileWitness(tmp_path / "witness.log", create=True)
-    fill(path, private, n=2, witnesses=[witness])
+def test_a_forged_witness_record_is_refused(tmp_path, witnessed):
+    private, public, path, witness = witnessed
     record = json.loads(witness.path.read_bytes().splitlines()[-1])
     record["head"]["seq"] = 99
     with witness.path.open("ab") as handle:
@@ -421,16 +434,13 @@ def test_ed25519_logs_and_heads_from_before_sm2_still_verify(tmp_path):
     assert verify(path, key.verify_key()).ok
 
 
-def test_cli_check_appends_and_log_verify_exit_codes(tmp_path, keys, monkeypatch):
+def test_cli_check_appends_and_log_verify_exit_codes(tmp_path, keys, monkeypatch,
+                                                     department_docs):
     _, _, public = keys
     monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(tmp_path / "keys" / "audit-signing.key"))
     monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path / "state"))
     runner = CliRunner()
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "d.yaml").write_text("apiVersion: govcloud/v1\nkind: Department\nmetadata: {id: d}\n"
-                                 "spec: {name: D, level: county, region: '390121'}\n")
-    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(docs))  # a Department is inventory data
+    docs = department_docs
     for _ in range(2):
         assert runner.invoke(app, ["check", str(docs), "-o", "json"]).exit_code == 0
     log = tmp_path / "state" / "audit.log"
@@ -448,14 +458,11 @@ def test_cli_check_appends_and_log_verify_exit_codes(tmp_path, keys, monkeypatch
     assert "Traceback" not in refused.output
 
 
-def test_cli_a_configured_key_that_cannot_be_used_stops_commands(tmp_path, monkeypatch):
+def test_cli_a_configured_key_that_cannot_be_used_stops_commands(tmp_path, monkeypatch,
+                                                                 department_docs):
     monkeypatch.setenv("GOVCLOUD_STATE_DIR", str(tmp_path / "state"))
     runner = CliRunner()
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "d.yaml").write_text("apiVersion: govcloud/v1\nkind: Department\nmetadata: {id: d}\n"
-                                 "spec: {name: D, level: county, region: '390121'}\n")
-    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(docs))  # a Department is inventory data
+    docs = department_docs
     monkeypatch.setenv("GOVCLOUD_AUDIT_KEY", str(tmp_path / "missing.key"))
     missing = runner.invoke(app, ["check", str(docs), "-o", "json"])
     assert missing.exit_code == 3 and "missing.key" in missing.output and missing.stdout == ""

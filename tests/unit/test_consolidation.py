@@ -14,69 +14,24 @@ from govcloud.consolidation.analysis import level_shares, migration_plan
 from govcloud.model import Report
 from govcloud.report import render
 from govcloud.validate import load
-from tests.unit.helpers import load_texts
+from tests.unit.helpers import load_texts, request_doc, system_doc, yaml_doc, yaml_docs
 
-BASE = """
-apiVersion: govcloud/v1
-kind: Platform
-metadata: {id: ext-cloud}
-spec: {cloud: devcloud, zone: gov-external, mlps_level: 3, location: CN}
----
-apiVersion: govcloud/v1
-kind: Platform
-metadata: {id: int-cloud}
-spec: {cloud: devcloud, zone: gov-internal, mlps_level: 4, location: CN}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: prov-a}
-spec: {name: A, level: province, region: "390000"}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: cnty-b}
-spec: {name: B, level: county, region: "390121"}
-"""
+BASE = yaml_docs(
+    ("Platform", "ext-cloud", "{cloud: devcloud, zone: gov-external, mlps_level: 3, location: CN}"),
+    ("Platform", "int-cloud", "{cloud: devcloud, zone: gov-internal, mlps_level: 4, location: CN}"),
+    ("Department", "prov-a", '{name: A, level: province, region: "390000"}'),
+    ("Department", "cnty-b", '{name: B, level: county, region: "390121"}'),
+)
 
 
 def room(rid, dept="prov-a", kind="independent", status="active", util=50, power=10,
          networks="[gov-external]"):
-    return f"""
----
-apiVersion: govcloud/v1
-kind: MachineRoom
-metadata: {{id: {rid}}}
-spec: {{department: {dept}, kind: {kind}, site: S, status: {status}, utilization_pct: {util},
-        power_kw: {power}, networks: {networks}}}
-"""
+    return yaml_doc("MachineRoom", rid, f"{{department: {dept}, kind: {kind}, site: S, status: "
+                    f"{status}, utilization_pct: {util},\n        power_kw: {power}, networks: "
+                    f"{networks}}}")
 
 
-def system(sid, dept="prov-a", function="approval", extra=""):
-    return f"""
----
-apiVersion: govcloud/v1
-kind: System
-metadata: {{id: {sid}}}
-spec: {{department: {dept}, name: {sid}, function: {function}, hosted_in: "cloud:t",
-        mlps_level: 2, classification: internal, network_zone: gov-external{extra}}}
-"""
-
-
-def request(rid, dept="prov-a", function="approval", replaces="[]"):
-    return f"""
----
-apiVersion: govcloud/v1
-kind: ResourceRequest
-metadata: {{id: {rid}}}
-spec:
-  department: {dept}
-  platform: ext-cloud
-  tenant: t-{rid.lower()}
-  purpose: p
-  replaces: {replaces}
-  system: {{name: n, function: {function}, mlps_level: 2, classification: internal,
-           network_zone: gov-external}}
-"""
+system, request = system_doc, request_doc
 
 
 FIXTURES = Path(__file__).parent / "consolidation_fixtures"
@@ -131,13 +86,7 @@ def test_rule_options_are_validated(tmp_path):
 
 
 def test_level_shares_arithmetic(tmp_path):
-    extra = """
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: prov-c}
-spec: {name: C, level: province, region: "390000"}
-"""
+    extra = yaml_doc("Department", "prov-c", '{name: C, level: province, region: "390000"}')
     text = (extra + room("r1") + room("r2") + room("r3", dept="prov-c", status="retired")
             + system("p1", dept="cnty-b", function="portal"))
     validated = load_texts(tmp_path, base=BASE, docs=text)
@@ -231,13 +180,8 @@ def test_empty_inventory_has_all_three_levels_at_zero(tmp_path):
 
 
 def test_unmeasured_rooms_come_after_measured_ones(tmp_path):
-    unmeasured = """
----
-apiVersion: govcloud/v1
-kind: MachineRoom
-metadata: {id: dark}
-spec: {department: prov-a, kind: independent, site: S, status: active}
-"""
+    unmeasured = yaml_doc("MachineRoom", "dark",
+                          "{department: prov-a, kind: independent, site: S, status: active}")
     validated = load_texts(tmp_path, base=BASE, docs=unmeasured + room("hot", util=90))
     plan = migration_plan(validated.catalog)
     assert [s.room for s in plan] == ["hot", "dark"]
@@ -247,17 +191,10 @@ spec: {department: prov-a, kind: independent, site: S, status: active}
 
 
 def test_platform_outside_china_is_no_target(tmp_path):
-    overseas = """
-apiVersion: govcloud/v1
-kind: Platform
-metadata: {id: dr-abroad}
-spec: {cloud: devcloud, zone: internet, mlps_level: 3, location: SG}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: prov-a}
-spec: {name: A, level: province, region: "390000"}
-"""
+    overseas = yaml_docs(
+        ("Platform", "dr-abroad", "{cloud: devcloud, zone: internet, mlps_level: 3, location: SG}"),
+        ("Department", "prov-a", '{name: A, level: province, region: "390000"}'),
+    )
     validated = load_texts(tmp_path, base=overseas, docs=room("r1", networks="[internet]"))
     (rule,) = [r for r in rules() if r.id == "GC-CON-001"]
     assert rule.evaluate(validated.catalog) == []
@@ -267,8 +204,7 @@ spec: {name: A, level: province, region: "390000"}
 
 
 def test_rooms_hosting_systems_take_the_systems_zones(tmp_path):
-    hosted = room("r1", networks="[]") + system(
-        "s1", extra=', hosted_in: r1').replace('hosted_in: "cloud:t",\n        ', "")
+    hosted = room("r1", networks="[]") + system("s1", hosted="r1")
     validated = load_texts(tmp_path, base=BASE, docs=hosted)
     assert not validated.all_errors, [str(e) for e in validated.all_errors]
     (step,) = migration_plan(validated.catalog)

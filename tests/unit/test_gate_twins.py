@@ -8,23 +8,17 @@ import pytest
 
 from govcloud.provision.desired import request_resources
 from govcloud.resolve import resolve
-from tests.unit.helpers import BASE, REQUEST, load_texts
+from tests.unit.helpers import BASE, REQUEST, load_texts, with_rules, yaml_docs
 
-IMAGES = """
-apiVersion: govcloud/v1
-kind: Component
-metadata: {id: windows-2019}
-spec: {category: os, vendor: Microsoft, product: Windows Server 2019, origin: foreign}
----
-apiVersion: govcloud/v1
-kind: Image
-metadata: {id: win-2019}
-spec: {os: windows-2019, architecture: x86_64}
-"""
+IMAGES = yaml_docs(
+    ("Component", "windows-2019",
+     "{category: os, vendor: Microsoft, product: Windows Server 2019, origin: foreign}"),
+    ("Image", "win-2019", "{os: windows-2019, architecture: x86_64}"),
+)
 
 
 def _load(tmp_path, request=REQUEST):
-    return load_texts(tmp_path, base=BASE + "\n---\n" + IMAGES, req=request)
+    return load_texts(tmp_path, base=BASE + IMAGES, req=request)
 
 
 def _errors(validated):
@@ -88,11 +82,9 @@ def _resolved(tmp_path, request):
 
 
 def test_resolved_rules_are_canonical_and_carry_the_union(tmp_path):
-    request = REQUEST.replace(
-        "rules: [{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/0}]",
-        "rules: [{direction: ingress, protocol: tcp, port: 22, remote: 0.0.0.0/00},"
-        " {direction: ingress, remote: 128.0.0.0/1}, {direction: ingress,"
-        " ethertype: IPv6, protocol: tcp, port: 443}]")
+    request = with_rules("{direction: ingress, protocol: tcp, port: 22, remote: 0.0.0.0/00}",
+                         "{direction: ingress, remote: 128.0.0.0/1}",
+                         "{direction: ingress, ethertype: IPv6, protocol: tcp, port: 443}")
     spec, _, _ = _resolved(tmp_path, request)
     group = spec["security_groups"][0]
     first, second, third = group["rules"]
@@ -125,11 +117,10 @@ def test_resolved_roles_are_lower_case_and_sent_lower_case(tmp_path):
 
 
 def test_the_cloud_gets_the_canonical_remote(tmp_path):
-    request = REQUEST.replace(
-        "rules: [{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/0}]",
-        "rules: [{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/00},"
-        " {direction: ingress, protocol: tcp, port: 8443, remote: '0:0:0:0:0:0:0:0/0'},"
-        " {direction: ingress, protocol: tcp, port: 9443, ethertype: IPv6}]")
+    request = with_rules(
+        "{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/00}",
+        "{direction: ingress, protocol: tcp, port: 8443, remote: '0:0:0:0:0:0:0:0/0'}",
+        "{direction: ingress, protocol: tcp, port: 9443, ethertype: IPv6}")
     _, doc, catalog = _resolved(tmp_path, request)
     remotes = sorted(r.field_map()["remote"] for r in request_resources(doc, catalog)
                      if r.kind == "sg_rule")
@@ -140,7 +131,7 @@ def test_image_must_name_an_os_component(tmp_path):
     bad = IMAGES.replace("spec: {os: windows-2019, architecture: x86_64}",
                          "spec: {os: kunpeng-920, architecture: x86_64}")
     assert bad != IMAGES
-    validated = load_texts(tmp_path, base=BASE + "\n---\n" + bad, req=REQUEST)
+    validated = load_texts(tmp_path, base=BASE + bad, req=REQUEST)
     assert any(path == "/spec/os" and "not an os" in message
                for path, message in _errors(validated))
 

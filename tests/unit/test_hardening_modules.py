@@ -31,6 +31,13 @@ SSHD = (
 )
 
 
+def run_settings(conf: Path, text: str, check: bool = False, **args: object) -> tuple[Path, dict]:
+    """``govcloud_settings`` on a file ``conf`` that holds ``text`` (args: the module's)."""
+    conf.write_text(text)
+    return conf, run_module("govcloud_settings", conf.parent, {"path": str(conf), **args},
+                            check=check)
+
+
 def test_settings_uncomment_replace_insert_before_match_then_idempotent(tmp_path):
     conf = tmp_path / "sshd_config"
     conf.write_text(SSHD)
@@ -59,27 +66,16 @@ def test_settings_uncomment_replace_insert_before_match_then_idempotent(tmp_path
 
 
 def test_settings_check_mode_reports_but_does_not_write(tmp_path):
-    conf = tmp_path / "login.defs"
-    conf.write_text("PASS_MAX_DAYS\t99999\n")
-    res = run_module(
-        "govcloud_settings",
-        tmp_path,
-        {"path": str(conf), "separator": "\t", "settings": {"PASS_MAX_DAYS": 90}},
-        check=True,
-    )
+    conf, res = run_settings(tmp_path / "login.defs", "PASS_MAX_DAYS\t99999\n", check=True,
+                             separator="\t", settings={"PASS_MAX_DAYS": 90})
     assert res["changed"] is True and res["changed_keys"] == ["PASS_MAX_DAYS"]
     assert "PASS_MAX_DAYS\t90" in res["diff"]["after"]
     assert conf.read_text() == "PASS_MAX_DAYS\t99999\n"
 
 
 def test_settings_failed_validation_leaves_the_file_alone(tmp_path):
-    conf = tmp_path / "x.conf"
-    conf.write_text("a 1\n")
-    res = run_module(
-        "govcloud_settings",
-        tmp_path,
-        {"path": str(conf), "settings": {"a": 2}, "validate": "false %s"},
-    )
+    conf, res = run_settings(tmp_path / "x.conf", "a 1\n", settings={"a": 2},
+                             validate="false %s")
     assert res.get("failed") and "validation" in res["msg"]
     assert conf.read_text() == "a 1\n"
 

@@ -16,102 +16,41 @@ from govcloud.providers import builtin_providers
 from govcloud.resolve import resolve
 from govcloud.validate import load
 from govcloud.vocabulary import normalise, vocabulary_of
-from tests.unit.helpers import load_texts
+from tests.unit.helpers import load_texts, request_doc, system_doc, yaml_doc, yaml_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = ROOT / "inventory"
 POLICIES = load_policies(ROOT / "policies")
 TODAY = dt.date(2026, 11, 25)
 
-TREE = """
-apiVersion: govcloud/v1
-kind: Platform
-metadata: {id: ext-cloud}
-spec: {cloud: ext, zone: gov-external, mlps_level: 3, location: CN}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: prov-gov}
-spec: {name: P gov, level: province, region: "390000", government: true}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: prov-edu}
-spec: {name: P edu, level: province, region: "390000"}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: pref-gov}
-spec: {name: C gov, level: prefecture, region: "390100", parent: prov-gov, government: true}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: pref-edu}
-spec: {name: C edu, level: prefecture, region: "390100", parent: prov-edu}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: cnty-edu}
-spec: {name: K edu, level: county, region: "390121", parent: pref-edu}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: cnty-civil}
-spec: {name: K civil, level: county, region: "390121"}
----
-apiVersion: govcloud/v1
-kind: Function
-metadata: {id: portal}
-spec: {name: Government website, name_zh: 政府网站, synonyms: [website, 门户网站]}
----
-apiVersion: govcloud/v1
-kind: Function
-metadata: {id: office-automation}
-spec: {name: Office automation, name_zh: 办公自动化, synonyms: [OA]}
----
-apiVersion: govcloud/v1
-kind: Function
-metadata: {id: approval}
-spec: {name: Administrative approval}
-"""
+
+def department(did: str, name: str, level: str, region: str, more: str = ""
+               ) -> tuple[str, str, str]:
+    return ("Department", did, f'{{name: {name}, level: {level}, region: "{region}"{more}}}')
 
 
-def system(sid: str, dept: str, function: str, hosted: str = "cloud:t") -> str:
-    return f"""
----
-apiVersion: govcloud/v1
-kind: System
-metadata: {{id: {sid}}}
-spec: {{department: {dept}, name: {sid}, function: "{function}", hosted_in: "{hosted}",
-        mlps_level: 2, classification: internal, network_zone: gov-external}}
-"""
+TREE = yaml_docs(
+    ("Platform", "ext-cloud", "{cloud: ext, zone: gov-external, mlps_level: 3, location: CN}"),
+    department("prov-gov", "P gov", "province", "390000", ", government: true"),
+    department("prov-edu", "P edu", "province", "390000"),
+    department("pref-gov", "C gov", "prefecture", "390100", ", parent: prov-gov, government: true"),
+    department("pref-edu", "C edu", "prefecture", "390100", ", parent: prov-edu"),
+    department("cnty-edu", "K edu", "county", "390121", ", parent: pref-edu"),
+    department("cnty-civil", "K civil", "county", "390121"),
+    ("Function", "portal",
+     "{name: Government website, name_zh: 政府网站, synonyms: [website, 门户网站]}"),
+    ("Function", "office-automation",
+     "{name: Office automation, name_zh: 办公自动化, synonyms: [OA]}"),
+    ("Function", "approval", "{name: Administrative approval}"),
+)
 
 
 def room(rid: str, dept: str) -> str:
-    return f"""
----
-apiVersion: govcloud/v1
-kind: MachineRoom
-metadata: {{id: {rid}}}
-spec: {{department: {dept}, kind: independent, site: S, status: active}}
-"""
+    return yaml_doc("MachineRoom", rid,
+                    f"{{department: {dept}, kind: independent, site: S, status: active}}")
 
 
-def request(rid: str, dept: str, function: str, replaces: str = "[]") -> str:
-    return f"""
----
-apiVersion: govcloud/v1
-kind: ResourceRequest
-metadata: {{id: {rid}}}
-spec:
-  department: {dept}
-  platform: ext-cloud
-  tenant: t-{rid.lower()}
-  purpose: p
-  replaces: {replaces}
-  system: {{name: n, function: "{function}", mlps_level: 2, classification: internal,
-           network_zone: gov-external}}
-"""
+system, request = system_doc, request_doc
 
 
 def findings(validated, rule_id: str, options=None):
@@ -156,13 +95,7 @@ def test_without_a_vocabulary_functions_are_compared_after_normalisation(tmp_pat
 
 
 def test_a_spelling_may_mean_one_function_only(tmp_path):
-    clash = """
----
-apiVersion: govcloud/v1
-kind: Function
-metadata: {id: approval-online}
-spec: {name: Online approval, synonyms: [OA]}
-"""
+    clash = yaml_doc("Function", "approval-online", "{name: Online approval, synonyms: [OA]}")
     validated = load_texts(tmp_path, base=TREE, docs=clash)
     assert any("'OA' also names function(s) office-automation" in e.message
                for e in validated.errors)
@@ -213,18 +146,10 @@ def test_governments_may_request_their_portal(tmp_path):
 
 
 def test_parent_must_be_a_higher_level_so_the_tree_has_no_cycle(tmp_path):
-    bad = """
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: cnty-x}
-spec: {name: X, level: county, region: "390121", parent: cnty-y}
----
-apiVersion: govcloud/v1
-kind: Department
-metadata: {id: cnty-y}
-spec: {name: Y, level: county, region: "390121", parent: cnty-x}
-"""
+    bad = yaml_docs(
+        ("Department", "cnty-x", '{name: X, level: county, region: "390121", parent: cnty-y}'),
+        ("Department", "cnty-y", '{name: Y, level: county, region: "390121", parent: cnty-x}'),
+    )
     validated = load_texts(tmp_path, base=TREE, docs=bad)
     assert sum("is a county department" in e.message for e in validated.errors) == 2
     assert index_of(validated.catalog).ancestors("cnty-edu") == ["pref-edu", "prov-edu"]
@@ -254,13 +179,8 @@ def test_replacing_another_departments_room_silences_nothing(tmp_path):
 
 
 def test_function_built_once_by_the_province_is_flagged_below_it(tmp_path):
-    once = """
----
-apiVersion: govcloud/v1
-kind: Function
-metadata: {id: social-insurance}
-spec: {name: Social insurance, synonyms: [社保], built_once_at: province}
-"""
+    once = yaml_doc("Function", "social-insurance",
+                    "{name: Social insurance, synonyms: [社保], built_once_at: province}")
     docs = once + request("REQ-1", "cnty-civil", "社保") + request("REQ-2", "prov-edu",
                                                                   "social-insurance")
     validated = load_texts(tmp_path, base=TREE, docs=docs)
@@ -273,13 +193,8 @@ spec: {name: Social insurance, synonyms: [社保], built_once_at: province}
 
 
 def _component(cid: str, category: str, origin: str, extra: str = "") -> str:
-    return f"""
----
-apiVersion: govcloud/v1
-kind: Component
-metadata: {{id: {cid}}}
-spec: {{category: {category}, vendor: V, product: P, origin: {origin}{extra}}}
-"""
+    return yaml_doc("Component", cid,
+                    f"{{category: {category}, vendor: V, product: P, origin: {origin}{extra}}}")
 
 
 @pytest.mark.parametrize(("origin", "cpu", "error"), [

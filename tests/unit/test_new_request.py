@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -27,10 +26,8 @@ from govcloud.requests_template import (
     reader_language,
 )
 from govcloud.validate import load
-from tests.unit.helpers import BASE, write
+from tests.unit.helpers import BASE, INVENTORY, write, yaml_doc
 
-ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = ROOT / "inventory"
 TODAY = dt.date(2026, 12, 1)
 runner = CliRunner()
 
@@ -230,11 +227,7 @@ def test_cli_input_errors_exit_2(args, words):
 # ---------------------------------------------------------------- the form's fields
 
 
-FORM_REQUEST = """\
-apiVersion: govcloud/v1
-kind: ResourceRequest
-metadata: {id: REQ-1}
-spec:
+FORM_REQUEST = yaml_doc("ResourceRequest", "REQ-1", """
   department: prov-health
   platform: gov-external-cloud
   tenant: health-epi
@@ -245,7 +238,7 @@ spec:
     mlps_level: 3
     classification: internal
     network_zone: gov-external
-%(system_extra)s"""
+%(system_extra)s""")
 
 
 def _request(tmp_path, system_extra="", spec_extra=""):

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from types import SimpleNamespace as NS
 
 import pytest
 from typer.testing import CliRunner
 
-import govcloud.policy as policy_pkg
-from govcloud.audit.live import normalize_rule
 from govcloud.cli.app import app
-from govcloud.cloud.read import Snapshot
+from govcloud.cloud.mappers import normalize_rule
 from govcloud.policy import load_policies
-from govcloud.provision import desired_state, diff
+from govcloud.provision import desired_state
 from govcloud.provision.desired import _fields
 from govcloud.provision.planned import check_planned, planned_documents
 from govcloud.validate import schema_errors
-from tests.unit.helpers import BASE, REQUEST, FakeCloud, load_texts, policies_once, write
+from tests.unit.fake_provision import FakeProvision
+from tests.unit.helpers import (
+    BASE,
+    REQUEST,
+    load_texts,
+    with_rules,
+    write,
+    yaml_doc,
+)
 
 TODAY = dt.date(2026, 12, 1)
 KYLIN = {"id": "img-k", "name": "kylin-v10-sp3", "status": "active", "checksum": "c0ffee",
@@ -78,10 +83,11 @@ def test_planned_rules_are_what_the_audit_reads_after_apply(tmp_path):
     _, resources = _setup(tmp_path)
     (group,) = [d for d in planned_documents(resources, "devcloud") if
                 d.kind == "CloudSecurityGroup"]
-    live = normalize_rule(NS(id=None, direction="ingress", ether_type="IPv4", protocol="tcp",
-                             port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0",
-                             remote_group_id=None, remote_address_group_id=None,
-                             description="govcloud:request=REQ-1"))
+    live = normalize_rule({"id": None, "direction": "ingress", "ethertype": "IPv4",
+                           "protocol": "tcp", "port_range_min": 443, "port_range_max": 443,
+                           "remote_ip_prefix": "0.0.0.0/0", "remote_group_id": None,
+                           "remote_address_group_id": None,
+                           "description": "govcloud:request=REQ-1"})
     requested, *defaults = group.spec["rules"]
     assert {k: v for k, v in requested.items() if k != "rule_id"} == live
     # neutron's own allow-all egress pair comes with every new group, as the audit sees it.
@@ -117,9 +123,7 @@ def test_ssh_to_the_world_in_the_planned_state_is_refused_naming_tenant_and_grou
     "{direction: ingress, protocol: tcp, port: 1-65535}",  # no remote: the world
 ])
 def test_a_respelled_world_open_rule_is_judged_as_neutron_will_hold_it(tmp_path, rule):
-    request = REQUEST.replace(
-        "rules: [{direction: ingress, protocol: tcp, port: 443, remote: 0.0.0.0/0}]",
-        f"rules: [{rule}]")
+    request = with_rules(rule)
     validated, resources = _setup(tmp_path, request)
     blocking = {f.policy for f in _check(validated, resources).blocking}
     # every port open is also GC-NET-002 (allow-all); the management port is GC-NET-001
@@ -138,13 +142,9 @@ def test_a_non_waivable_finding_refuses_at_any_fail_on_and_despite_a_waiver(tmp_
               if r.kind == "router" else r for r in resources]
     router = next(r for r in forced if r.kind == "router")
     ids = {router.key: "0b5d1e4a-router"}
-    write(tmp_path, "waiver.yaml", """
-        apiVersion: govcloud/v1
-        kind: Waiver
-        metadata: {id: W-1}
-        spec: {policy: GC-CLS-002, target: CloudRouter/0b5d1e4a-router, reason: tried,
-               approved_by: me, expires: "2099-01-01"}
-    """)
+    write(tmp_path, "waiver.yaml", yaml_doc(
+        "Waiver", "W-1", "{policy: GC-CLS-002, target: CloudRouter/0b5d1e4a-router, reason: tried,"
+        ' approved_by: me, expires: "2099-01-01"}'))
     validated = load_texts(tmp_path, base=BASE, req=request)
     for fail_on in ("critical", "never"):
         result = _check(validated, forced, fail_on=fail_on, ids=ids)
@@ -194,12 +194,9 @@ def test_a_cloud_document_among_the_files_does_not_hide_the_planned_one(tmp_path
         "port: 443, remote: 0.0.0.0/0", "port: 22, remote: 0.0.0.0/0"))
     group = next(r for r in resources if r.kind == "security_group")
     ids = {group.key: "g-1"}
-    write(tmp_path, "decoy.yaml", """
-        apiVersion: govcloud/v1
-        kind: CloudSecurityGroup
-        metadata: {id: g-1}
-        spec: {cloud: devcloud, tenant: health-epi, name: web, group_id: g-1, rules: []}
-    """)
+    write(tmp_path, "decoy.yaml", yaml_doc(
+        "CloudSecurityGroup", "g-1",
+        "{cloud: devcloud, tenant: health-epi, name: web, group_id: g-1, rules: []}"))
     validated = load_texts(tmp_path, base=BASE, req=REQUEST.replace(
         "port: 443, remote: 0.0.0.0/0", "port: 22, remote: 0.0.0.0/0"))
     assert {f.policy for f in _check(validated, resources, ids=ids).blocking} == {"GC-NET-001"}
@@ -210,24 +207,13 @@ def test_a_cloud_document_among_the_files_does_not_hide_the_planned_one(tmp_path
 
 @pytest.fixture
 def planned_offline(monkeypatch):
-    """plan/apply with the cloud read replaced by an empty cloud holding IMAGES; any write
-    would fail the test."""
-    import govcloud.cli.provision_cmd as cmd
-
-    def plan_one(target, validated, *, refresh, destroy=False, prune=False):
-        desired = desired_state(validated.catalog, target.requests)
-        snap = Snapshot(images=dict(IMAGES))
-        return cmd.Planned(target, FakeCloud(), desired, snap,
-                           diff(desired, [], target.ids, prune=prune), prune)
-
-    def no_write(*args, **kwargs):
+    """plan/apply on an empty fake cloud holding IMAGES; any write would fail the test."""
+    def no_write(plan):
         raise AssertionError("apply wrote to the cloud")
 
-    monkeypatch.setattr(cmd, "_plan_one", plan_one)
-    monkeypatch.setattr(policy_pkg, "load_policies", policies_once)
-    monkeypatch.setattr(cmd, "_execute", no_write)
     monkeypatch.setenv("OS_CLOUD", "devcloud")
     monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: not about approvals
+    return FakeProvision(images=IMAGES, on_run=no_write)
 
 
 def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, planned_offline,
@@ -239,7 +225,8 @@ def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, pl
     validated, _ = _setup(tmp_path, REQUEST)
     for command in (["plan"], ["apply", "--yes"]):
         result = CliRunner().invoke(app, [*command, str(tmp_path / "req.yaml"),
-                                          "--inventory", str(tmp_path / "inv")])
+                                          "--inventory", str(tmp_path / "inv")],
+                                    obj=planned_offline.service)
         assert result.exit_code == 1, result.output
         assert "GC-IMG-001" in result.output
         assert "tenant health-epi: server 'app-1'" in result.output
@@ -248,6 +235,7 @@ def test_plan_and_apply_refuse_a_planned_state_the_audit_would_flag(tmp_path, pl
     clean = tmp_path / "clean"
     load_texts(clean, inv__base=BASE, req=REQUEST)
     result = CliRunner().invoke(app, ["plan", str(clean / "req.yaml"), "--inventory",
-                                      str(clean / "inv"), "-o", "json"])
+                                      str(clean / "inv"), "-o", "json"],
+                                obj=planned_offline.service)
     assert result.exit_code == 0, result.output
     assert '"prune": false' in result.stdout

@@ -239,38 +239,35 @@ def test_a_project_owned_by_someone_else_is_a_conflict():
 
 
 
+def _failing(calls, errors):
+    """A read that raises each of ``errors`` in turn, then answers."""
+    def read():
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return ["ok"]
+
+    return read
+
+
 def test_reads_are_retried_when_the_connection_drops_and_only_then():
     from keystoneauth1.exceptions import ConnectFailure
 
     from govcloud.cloud.session import retried
     from govcloud.errors import CloudError
 
-    calls = []
-
-    def flaky():
-        calls.append(1)
-        if len(calls) < 3:
-            raise ConnectFailure("Connection reset by peer")
-        return ["ok"]
-
-    assert retried("t", "servers", flaky, pause=0) == ["ok"] and len(calls) == 3
-    calls.clear()
-
-    def down():
-        calls.append(1)
-        raise ConnectFailure("Connection refused")
-
-    with pytest.raises(CloudError, match="tenant t: servers: list failed"):
-        retried("t", "servers", down, pause=0)
+    calls: list[int] = []
+    reset = ConnectFailure("Connection reset by peer")
+    assert retried("t", "servers", _failing(calls, [reset, reset]), pause=0) == ["ok"]
     assert len(calls) == 3
     calls.clear()
-
-    def refused():
-        calls.append(1)
-        raise ValueError("403 Forbidden")
-
+    with pytest.raises(CloudError, match="tenant t: servers: list failed"):
+        retried("t", "servers", _failing(calls, [ConnectFailure("Connection refused")] * 3),
+                pause=0)
+    assert len(calls) == 3
+    calls.clear()
     with pytest.raises(CloudError, match="403"):
-        retried("t", "servers", refused, pause=0)
+        retried("t", "servers", _failing(calls, [ValueError("403 Forbidden")]), pause=0)
     assert len(calls) == 1
 
 
@@ -318,3 +315,96 @@ def test_lists_follow_every_paging_style_and_stop_on_a_repeated_marker():
     # glance's next is a path on the same host; a service repeating its marker is not followed
     assert [i["id"] for i in cloud.list("image", "/images", "images")] == ["i", "j"]
     assert len(glance.gets) == 2
+
+
+# ---------------------------------------------------------------- the commands on a fake cloud
+
+IMAGES = {"kylin-v10-sp3": {"id": "i", "name": "kylin-v10-sp3", "status": "active",
+                            "checksum": "c"}}
+
+
+@pytest.fixture
+def fake_cloud(tmp_path, monkeypatch):
+    """A cloud that holds exactly what the request asks for (the service's own fakes: no
+    module global patched)."""
+    from govcloud.provision.desired import desired_state
+    from tests.unit.fake_provision import FakeProvision
+    from tests.unit.helpers import BASE, REQUEST, load_texts
+
+    validated = load_texts(tmp_path, inv__base=BASE, req=REQUEST)
+    monkeypatch.setenv("GOVCLOUD_INVENTORY", str(tmp_path / "inv"))
+    monkeypatch.setenv("OS_CLOUD", "devcloud")
+    monkeypatch.setenv("GOVCLOUD_SKIP_APPROVALS_ON_DEVCLOUD", "1")  # MLPS 3: not about approvals
+    fake = FakeProvision(list(desired_state(validated.catalog)), IMAGES, state=tmp_path / "st")
+    return tmp_path / "req.yaml", fake
+
+
+def _cli(fake, *args):
+    return runner.invoke(app, list(args), obj=fake.service)
+
+
+def test_apply_on_a_cloud_that_matches_makes_no_write(fake_cloud):
+    path, fake = fake_cloud
+    result = _cli(fake, "apply", str(path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "cloud devcloud: no changes; the cloud matches the requests (0 write calls)" in (
+        result.output)
+    assert fake.executed == [] and fake.reads == [True]
+    drift = _cli(fake, "drift", str(path), "-o", "table")
+    assert drift.exit_code == 0 and "No drift: the cloud matches the requests." in drift.stdout
+    assert _cli(fake, "drift", str(path), "-o", "xml").exit_code == 2
+
+
+def test_a_saved_plan_is_refused_once_the_cloud_changed(fake_cloud, tmp_path):
+    path, fake = fake_cloud
+    saved = tmp_path / "plan.json"
+    made = _cli(fake, "plan", str(path), "-o", "json", "--out", str(saved))
+    assert made.exit_code == 0, made.output
+    data = json.loads(saved.read_text())
+    assert data["format"] == "govcloud-plan" and data["clouds"][0]["actions"] == []
+    assert json.loads(made.stdout)["clouds"] == data["clouds"]
+    fake.actual = [r for r in fake.actual if r.kind != "router"]  # deleted by hand meanwhile
+    stale = _cli(fake, "apply", str(saved), "--yes")
+    assert stale.exit_code == 2 and "cloud devcloud changed since the plan was made (stale " \
+        "plan)" in stale.output
+    assert fake.executed == []
+
+
+def test_apply_refuses_while_another_holds_the_cloud(fake_cloud):
+    path, fake = fake_cloud
+    fake.actual = [r for r in fake.actual if r.kind != "router"]
+    service = fake.service
+    with service.cloud_lock("devcloud"):
+        busy = runner.invoke(app, ["apply", str(path), "--yes"], obj=service)
+    assert busy.exit_code == 2 and "another govcloud apply or destroy is running on cloud " \
+        "devcloud" in busy.output
+    assert fake.executed == []
+    done = runner.invoke(app, ["apply", str(path), "--yes"], obj=service)
+    assert done.exit_code == 0, done.output
+    assert fake.executed == [[("create", "router", "health-epi-router")]]
+    assert "apply complete: 1 created, 0 changed, 0 replaced, 0 deleted" in done.output
+
+
+def test_an_extra_copy_is_drift_and_apply_deletes_it(fake_cloud):
+    import dataclasses
+
+    from govcloud.cloud.copies import copy_name
+    from govcloud.cloud.read import Snapshot
+
+    path, fake = fake_cloud
+    router = next(r for r in fake.actual if r.kind == "router")
+    copy = dataclasses.replace(router, name=copy_name(router.name, "r-old"))
+    fake.snapshot = lambda: Snapshot(resources=[*fake.actual, copy], images=IMAGES,
+                                     copies={copy.key: (router.key, "kept r-new (in use)")})
+    drift = _cli(fake, "drift", str(path), "-o", "json")
+    assert drift.exit_code == 1, drift.output
+    assert [(r["status"], r["kind"], r["name"]) for r in json.loads(drift.stdout)["drift"]] == [
+        ("duplicate", "router", "health-epi-router (copy r-old)")]
+    plan = _cli(fake, "plan", str(path), "-o", "table")
+    assert plan.exit_code == 0
+    assert ('- router "health-epi-router (copy r-old)" (tenant health-epi, REQ-1)  # a second '
+            "copy of a managed name in the tenant; kept r-new (in use)") in plan.stdout
+    applied = _cli(fake, "apply", str(path), "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert fake.executed == [[("delete", "router", "health-epi-router (copy r-old)")]]
+    assert "will delete" not in applied.output  # a copy of ours: not listed as foreign

@@ -66,40 +66,27 @@ def test_unknown_kind_and_api_version(tmp_path):
     assert "unknown apiVersion 'v2'" in text
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "path", "words"),
-    [
-        ("cidr: 10.20.0.0/24", "cidr: 10.20.0.1/24", "/spec/networks/0/cidr", "host bits"),
-        ("cidr: 10.20.0.0/24", "cidr: 10.20.0.0/33", "/spec/networks/0/cidr", "not a CIDR"),
-        ("port: 443", "port: 70000", "/spec/security_groups/0/rules/0/port", "65535"),
-        ("port: 443", "port: 0", "/spec/security_groups/0/rules/0/port", "at least 1"),
-        ("port: 443", 'port: "9000-8000"', "/spec/security_groups/0/rules/0/port", "low > high"),
-        (
-            "remote: 0.0.0.0/0",
-            "remote: 300.0.0.0/8",
-            "/spec/security_groups/0/rules/0/remote",
-            "not a CIDR",
-        ),
-        ("count: 2", "count: 0", "/spec/servers/0/count", "at least 1"),
-        ("cores: 8", "cores: -2", "/spec/quotas/cores", "-1 means unlimited"),
-        ("tenant: health-epi", "tenant: ../etc", "/spec/tenant", "no '/'"),
-        ("attach_to: app-1", "attach_to: app-3", "/spec/volumes/0/attach_to", "not a server"),
-        ("network: app-net", "network: db-net", "/spec/servers/0/network", "not in this"),
-        (
-            "security_groups: [web]",
-            "security_groups: [db]",
-            "/spec/servers/0/security_groups/0",
-            "not in this",
-        ),
-        ("platform: gov-external-cloud", "platform: nowhere", "/spec/platform", "does not exist"),
-        (
-            "department: prov-health",
-            "department: prov-wealth",
-            "/spec/department",
-            "did you mean 'prov-health'",
-        ),
-    ],
-)
+# old | new | JSON path of the error | words of its message (one case a row)
+WRONG_VALUES = """
+cidr: 10.20.0.0/24 | cidr: 10.20.0.1/24 | /spec/networks/0/cidr | host bits
+cidr: 10.20.0.0/24 | cidr: 10.20.0.0/33 | /spec/networks/0/cidr | not a CIDR
+port: 443 | port: 70000 | /spec/security_groups/0/rules/0/port | 65535
+port: 443 | port: 0 | /spec/security_groups/0/rules/0/port | at least 1
+port: 443 | port: "9000-8000" | /spec/security_groups/0/rules/0/port | low > high
+remote: 0.0.0.0/0 | remote: 300.0.0.0/8 | /spec/security_groups/0/rules/0/remote | not a CIDR
+count: 2 | count: 0 | /spec/servers/0/count | at least 1
+cores: 8 | cores: -2 | /spec/quotas/cores | -1 means unlimited
+tenant: health-epi | tenant: ../etc | /spec/tenant | no '/'
+attach_to: app-1 | attach_to: app-3 | /spec/volumes/0/attach_to | not a server
+network: app-net | network: db-net | /spec/servers/0/network | not in this
+security_groups: [web] | security_groups: [db] | /spec/servers/0/security_groups/0 | not in this
+platform: gov-external-cloud | platform: nowhere | /spec/platform | does not exist
+department: prov-health | department: prov-wealth | /spec/department | did you mean 'prov-health'
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "path", "words"),
+                         [tuple(row.split(" | ")) for row in WRONG_VALUES.strip().splitlines()])
 def test_well_typed_but_wrong_values(tmp_path, old, new, path, words):
     assert old in REQUEST
     v = load_texts(tmp_path, base=BASE, req=REQUEST.replace(old, new))

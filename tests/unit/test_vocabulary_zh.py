@@ -25,9 +25,8 @@ from govcloud.vocabulary_zh import (
     ZONE_ZH,
     canonical_document,
 )
+from tests.unit.helpers import INVENTORY, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = ROOT / "inventory"
 EXAMPLES = sorted((ROOT / "examples" / "requests").glob("*.yaml"))
 
 # English -> the Chinese a clerk writes (the first word of each, and a second spelling where

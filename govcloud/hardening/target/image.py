@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from govcloud.errors import ExecutionError
+from govcloud.state import env_path
 
 SUITE = "bookworm"
 IMAGE_NAME = f"debian12-{SUITE}-v1.tar.zst"
@@ -44,11 +45,8 @@ _CHROOT_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 def cache_dir() -> Path:
     """``$GOVCLOUD_CACHE_DIR``, else ``$XDG_CACHE_HOME/govcloud``, else ``~/.cache/govcloud``."""
-    explicit = os.environ.get("GOVCLOUD_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "govcloud"
+    xdg = env_path("XDG_CACHE_HOME", Path.home() / ".cache")
+    return env_path("GOVCLOUD_CACHE_DIR", xdg / "govcloud")
 
 
 def image_path() -> Path:
