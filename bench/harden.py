@@ -219,15 +219,15 @@ def machine() -> dict:
 def fleet_only(runs: int) -> dict:
     """Single host vs fleet only, ``runs`` times on fresh targets: medians and every run."""
     samples: list[dict] = []
-    tmp = Path(tempfile.mkdtemp(prefix="gc-bench-"))
-    for _ in range(runs):
-        down("gcb1")
-        try:
-            gc = up("gcb1")
-            single, _, _ = single_figures(gc)
-        finally:
+    with tempfile.TemporaryDirectory(prefix="gc-bench-") as tmp:
+        for _ in range(runs):
             down("gcb1")
-        samples.append({**single, **fleet_figures(single, tmp), **machine()})
+            try:
+                gc = up("gcb1")
+                single, _, _ = single_figures(gc)
+            finally:
+                down("gcb1")
+            samples.append({**single, **fleet_figures(single, Path(tmp)), **machine()})
     numeric = [k for k, v in samples[0].items() if isinstance(v, int | float)
                and not isinstance(v, bool)]
     out: dict = {k: statistics.median(s[k] for s in samples) for k in numeric}
