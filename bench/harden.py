@@ -1,10 +1,18 @@
 """Benchmark and cross-check of `govcloud harden` against OpenSCAP and SSG's own playbook.
 
-Boots two fresh Debian 12 targets (systemd-nspawn, each in its own network namespace):
+Boots fresh Debian 12 targets (systemd-nspawn, each in its own network namespace):
   gcb1: OpenSCAP scan untouched -> govcloud audit -> remediate -> remediate again -> scan
   gcb2: SSG 0.1.76 generated playbook for ANSSI-BP-028 intermediary -> scan
+  gcf1..gcf4 (the fleet): one audit run, then one remediation run, of the 4 hosts together
+    (one inventory group, Ansible forks = 4), timed against gcb1's single-host audit and
+    remediation (goal: 4 hosts in < 2x the time of 1)
 Prints one JSON object (the issue's keys plus the rules still failing after govcloud). Needs root,
-scripts/hardening-deps.sh, and ~3 minutes. Targets are torn down by pid even on failure.
+scripts/hardening-deps.sh, and ~8 minutes. Targets are torn down by pid even on failure.
+
+`--fleet-only` skips OpenSCAP and SSG (single host vs fleet only); `--runs N` repeats that on fresh
+targets and reports the median of each figure (and every run's). Each phase also reports how busy
+the machine's CPUs were (`*_cpu_busy`: share of the CPUs this process may use, from /proc/stat,
+so other users' load counts too) and the controller's CPU seconds (Ansible and ssh).
 
 SSG's playbook runs as root over SSH (it has no become and sets sudo "noexec", which would stop
 any sudo-based run) with the ansible.posix / community.general collections it needs, copied out
@@ -15,21 +23,27 @@ containers the same way, so both are judged on the files they write.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from govcloud.hardening import run_baseline
+from govcloud.hardening import HardenRun, run_baseline
 from govcloud.hardening.oscap import scan_rootfs, ssg_dir
-from govcloud.hardening.target import cache_dir, down, up
+from govcloud.hardening.target import Target, cache_dir, down, fleet, fleet_inventory, up
+
+FLEET = ("gcf1", "gcf2", "gcf3", "gcf4")
 
 ANSIBLE_WHEEL = "ansible==12.3.0"  # bundles ansible.posix 2.1.0 and community.general 11.4.2
 
@@ -110,7 +124,119 @@ def run_ssg(target, tmp: Path) -> tuple[float, int]:  # type: ignore[no-untyped-
     return took, int(m.group(1)) if m else -1
 
 
-def main() -> int:
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _tree_cpu_s(roots: Sequence[int]) -> float:
+    """CPU seconds used so far by the process trees under ``roots`` (a target's nspawn): every
+    live process's own time plus what its reaped children used (proc(5) utime..cstime), so a
+    finished apt or sshd session still counts, once."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        ticks[pid] = sum(int(x) for x in fields[11:15])
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [r for r in roots if r in ticks]
+    while todo:
+        pid = todo.pop()
+        total += ticks[pid]
+        todo.extend(children.get(pid, ()))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def timed(prefix: str, inventory: Path, targets: Sequence[Target],
+          forks: int | None = None) -> tuple[HardenRun, dict]:
+    """One baseline run (``prefix`` ends in audit or remediate), its time, how busy the machine
+    was, the controller's CPU seconds (Ansible, ssh) and the targets' (everything in them)."""
+    pids = [t.pid for t in targets]
+    busy0, total0 = _cpu_ticks()
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tgt0 = _tree_cpu_s(pids)
+    run = run_baseline(inventory, check=prefix.endswith("audit"), forks=forks)
+    tgt1 = _tree_cpu_s(pids)
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy1, total1 = _cpu_ticks()
+    share = len(os.sched_getaffinity(0)) / (os.cpu_count() or 1)
+    controller = kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime
+    return run, {
+        f"{prefix}_s": round(run.duration_s, 1),
+        f"{prefix}_cpu_busy": round(min(1.0, (busy1 - busy0) / max(1, total1 - total0) / share), 2),
+        f"{prefix}_controller_cpu_s": round(controller, 1),
+        f"{prefix}_targets_cpu_s": round(tgt1 - tgt0, 1),
+    }
+
+
+def _verdicts(run: HardenRun) -> dict[str, str]:
+    return {name: h.verdict for name, h in sorted(run.hosts.items())}
+
+
+def fleet_figures(single: dict, tmp: Path) -> dict:
+    """Audit then remediate the 4 fresh fleet targets, each in one run of the whole group."""
+    for n in FLEET:
+        down(n)
+    with fleet(FLEET) as targets:
+        inv = fleet_inventory(targets, tmp / "fleet-inventory.yml")
+        audit, audit_fig = timed("fleet_audit", inv, targets, forks=len(FLEET))
+        remediate, rem_fig = timed("fleet_remediate", inv, targets, forks=len(FLEET))
+    return {
+        "fleet_hosts": len(remediate.hosts),
+        **audit_fig,
+        **rem_fig,
+        "fleet_audit_ratio": round(audit.duration_s / single["audit_s"], 2),
+        "fleet_remediate_ratio": round(remediate.duration_s / single["remediate_s"], 2),
+        "fleet_audit_verdicts": _verdicts(audit),
+        "fleet_remediate_verdicts": _verdicts(remediate),
+    }
+
+
+def single_figures(target: Target) -> tuple[dict, HardenRun, HardenRun]:
+    audit, audit_fig = timed("audit", target.inventory, [target])
+    remediate, rem_fig = timed("remediate", target.inventory, [target])
+    return {**audit_fig, **rem_fig}, audit, remediate
+
+
+def machine() -> dict:
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def fleet_only(runs: int) -> dict:
+    """Single host vs fleet only, ``runs`` times on fresh targets: medians and every run."""
+    samples: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="gc-bench-") as tmp:
+        for _ in range(runs):
+            down("gcb1")
+            try:
+                gc = up("gcb1")
+                single, _, _ = single_figures(gc)
+            finally:
+                down("gcb1")
+            samples.append({**single, **fleet_figures(single, Path(tmp)), **machine()})
+    numeric = [k for k, v in samples[0].items() if isinstance(v, int | float)
+               and not isinstance(v, bool)]
+    out: dict = {k: statistics.median(s[k] for s in samples) for k in numeric}
+    out["runs"] = runs
+    out["per_run"] = samples
+    return out
+
+
+def full() -> dict:
     out: dict = {}
     names = ("gcb1", "gcb2")
     for n in names:
@@ -119,16 +245,14 @@ def main() -> int:
     try:
         gc, ssg = up(names[0]), up(names[1])
         untouched = scan_rootfs(gc.rootfs)
-        audit = run_baseline(gc.inventory, check=True)
-        remediate = run_baseline(gc.inventory, check=False)
+        single, audit, remediate = single_figures(gc)
         rerun = run_baseline(gc.inventory, check=False)
         after_gc = scan_rootfs(gc.rootfs)
         ssh_ok = gc.ssh("sudo", "-n", "true").returncode == 0
         ssg_s, ssg_failed = run_ssg(ssg, tmp)
         after_ssg = scan_rootfs(ssg.rootfs)
         out = {
-            "audit_s": round(audit.duration_s, 1),
-            "remediate_s": round(remediate.duration_s, 1),
+            **single,
             "rerun_s": round(rerun.duration_s, 1),
             "rerun_changed": rerun.changed,
             "ssg_remediate_s": round(ssg_s, 1),
@@ -163,6 +287,20 @@ def main() -> int:
     finally:
         for n in names:
             down(n)
+    # the fleet after the two single targets are gone: the 4 hosts have the machine to themselves
+    out.update(fleet_figures(out, tmp))
+    out.update(machine())
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fleet-only", action="store_true",
+                        help="single host vs fleet only (no OpenSCAP, no SSG playbook)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="with --fleet-only: repeat on fresh targets, report medians")
+    args = parser.parse_args()
+    out = fleet_only(max(1, args.runs)) if args.fleet_only else full()
     print(json.dumps(out))
     return 0
 

@@ -32,6 +32,9 @@ _FailOnOpt = typer.Option(
     "low", "--fail-on", help="Exit 1 on non-compliant controls at or above this severity."
 )
 _NamesArg = typer.Argument(None, help="Targets to stop (default: all).")
+_ForksOpt = typer.Option(
+    None, "--forks", "-f", help="Hosts hardened at once (Ansible forks; default 5)."
+)
 
 
 def _extravars(pairs: list[str]) -> dict[str, str]:
@@ -63,6 +66,7 @@ def harden(
     tags: list[str] = _TagsOpt,
     extra: list[str] = _ExtraOpt,
     playbooks: Path = _PlaybooksOpt,
+    forks: int = _ForksOpt,
     out: ReportOptions = report_options(_FailOnOpt),
 ) -> None:
     """Run the MLPS 2.0 level-3 hardening baseline (--check: audit, change nothing)."""
@@ -79,6 +83,7 @@ def harden(
         tags=tag_list,
         extravars=_extravars(extra),
         playbooks_dir=playbooks,
+        forks=forks,
     )
     out.write(run.report, color=False)
     record("harden --check" if check else "harden", [inv], run.report.to_json())
@@ -89,6 +94,9 @@ def harden(
         + ", ".join(f"{k}={v}" for k, v in counts.items())
         + _("; results saved to {path}").format(path=run.record)
     )
+    if len(run.hosts) > 1:
+        for name, host in sorted(run.hosts.items()):
+            note(f"harden: {name}: {host.verdict}")
     out.exit(run.report)
 
 

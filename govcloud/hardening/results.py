@@ -69,6 +69,17 @@ class HostResult:
             and all(c.status in ("compliant", "remediated") for c in self.controls.values())
         )
 
+    @property
+    def verdict(self) -> str:
+        """One word for the host: unreachable, error, non-compliant, remediated or compliant."""
+        if not self.reachable:
+            return "unreachable"
+        if self.other_failures:
+            return "error"
+        worst = max((c.status for c in self.controls.values()), key=_RANK.__getitem__,
+                    default="compliant")
+        return worst
+
     def to_json(self) -> dict[str, Any]:
         return {
             "reachable": self.reachable,
@@ -178,10 +189,23 @@ def finalize(
     stats: Mapping[str, Mapping[str, int]] | None,
     inventory_hosts: Iterable[str] = (),
 ) -> dict[str, HostResult]:
-    """Add silent hosts, per-host stats, and the controls a stopped run never reached."""
+    """Add silent hosts, per-host stats, and the controls a stopped run never reached.
+
+    Each host is judged on its own events: one host unreachable or failed never changes another's
+    results. A host of the inventory without any event, and every host of a run that ended
+    without its summary (``stats`` None: stopped, timed out), is an error, never compliant.
+    """
+    ended = stats is not None
     stats = stats or {}
     for name in inventory_hosts:
-        hosts.setdefault(name, HostResult(name=name))
+        if name not in hosts:
+            silent = not (stats.get("dark") or {}).get(name)  # else: unreachable, said below
+            hosts[name] = HostResult(name=name, other_failures=[
+                "no result from this host: the run ended before it ran a task"] if silent else [])
+    if not ended:
+        for hr in hosts.values():
+            hr.other_failures.append("the run ended before its summary (stopped or timed out): "
+                                     "results may be incomplete")
     for name, hr in hosts.items():
         hr.stats = {k: int((v or {}).get(name, 0)) for k, v in stats.items() if isinstance(v, dict)}
         if (stats.get("dark") or {}).get(name):

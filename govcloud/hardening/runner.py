@@ -47,6 +47,7 @@ from govcloud.state import ensure_state_subdir
 
 PLAYBOOK = "site.yml"
 _MAX_INVENTORY_BYTES = 10 * 1024 * 1024
+MAX_FORKS = 256  # Ansible's own default is 5; a controller rarely serves more hosts at once
 # The Ansible settings govcloud chooses.
 _ANSIBLE_ENV = {
     "ANSIBLE_PIPELINING": "True",  # one SSH round trip per module instead of three
@@ -128,8 +129,15 @@ def run_baseline(
     extravars: Mapping[str, Any] | None = None,
     playbooks_dir: Path | None = None,
     timeout: int = 1800,
+    forks: int | None = None,
 ) -> HardenRun:
-    """Run the baseline (audit when ``check``), save the results, return them with a Report."""
+    """Run the baseline (audit when ``check``), save the results, return them with a Report.
+
+    Every host of the inventory (all its groups) is hardened in this one ansible-playbook run,
+    ``forks`` of them at a time (None: Ansible's default, 5); each gets its own results.
+    """
+    if forks is not None and not 1 <= forks <= MAX_FORKS:
+        raise InputError(f"forks {forks} is out of range", hint=f"use 1 to {MAX_FORKS}")
     playbooks = (playbooks_dir or default_playbooks_dir()).resolve()
     if not (playbooks / PLAYBOOK).is_file():
         raise InputError(f"no {PLAYBOOK} in {playbooks}", hint="pass --playbooks DIR")
@@ -164,7 +172,7 @@ def run_baseline(
     try:
         r = prepare_runner(pdd, playbooks, inventory, limit=limit, cmdline=cmdline,
                            extravars=extravars, event_handler=keep, timeout=timeout,
-                           ssh_control_dir=control_dir)
+                           ssh_control_dir=control_dir, forks=forks)
         r.run()
     except Exception as err:  # ansible-runner raises bare exceptions for setup problems
         raise ExecutionError(
@@ -175,14 +183,13 @@ def run_baseline(
     duration = time.monotonic() - started
     _scrub_artifacts(pdd)
 
-    hosts = finalize(
-        collect(events, check), controls, r.stats, _inventory_hosts(inventory) if not limit else ()
-    )
-    if not hosts:
+    seen = collect(events, check)
+    if not seen:  # not one host ran a task: Ansible itself failed (a failed host is exit 1)
         raise ExecutionError(
             f"the baseline run produced no host results (status {r.status}, rc {r.rc})",
             hint=f"check the inventory and --limit; ansible output in {pdd}/artifacts/run/stdout",
         )
+    hosts = finalize(seen, controls, r.stats, _inventory_hosts(inventory) if not limit else ())
     changed = sum((r.stats or {}).get("changed", {}).values()) if r.stats else 0
     run_info = {
         "run_id": run_id,
@@ -193,6 +200,7 @@ def run_baseline(
         "ansible_rc": r.rc,
         "inventory": str(inventory),
         "limit": limit,
+        "forks": forks,
         "tags": list(tags),
         "counts": summary_counts(hosts),
         "artifacts": str(pdd / "artifacts" / "run"),
@@ -225,7 +233,8 @@ def _close_masters(control_dir: str) -> None:
 
 def prepare_runner(pdd: Path, playbooks: Path, inventory: Path, *, limit: str | None,
                    cmdline: Sequence[str], extravars: Mapping[str, Any] | None,
-                   event_handler: Any, timeout: int, ssh_control_dir: str | None = None) -> Any:
+                   event_handler: Any, timeout: int, ssh_control_dir: str | None = None,
+                   forks: int | None = None) -> Any:
     """An ansible-runner ``Runner``, configured and ready to ``run()``, whose environment is the
     allow-list (``ansible_env``): ansible-runner itself would copy all of ``os.environ``."""
     from ansible_runner.interface import init_runner  # deferred: ~0.3 s other commands skip
@@ -242,6 +251,7 @@ def prepare_runner(pdd: Path, playbooks: Path, inventory: Path, *, limit: str | 
         playbook=PLAYBOOK,
         inventory=str(inventory),
         limit=limit,
+        forks=forks,
         cmdline=" ".join(cmdline) or None,
         extravars=dict(extravars or {}),
         envvars=ours,

@@ -30,7 +30,8 @@ def app(tmp_path, monkeypatch):
 
 def fake_run(changed: bool, seen: dict):
     def run_baseline(
-        inventory, *, check, limit=None, tags=(), extravars=None, playbooks_dir=None, timeout=1800
+        inventory, *, check, limit=None, tags=(), extravars=None, playbooks_dir=None, timeout=1800,
+        forks=None,
     ):
         seen.update(
             inventory=inventory,
@@ -38,6 +39,7 @@ def fake_run(changed: bool, seen: dict):
             limit=limit,
             tags=list(tags),
             extravars=dict(extravars or {}),
+            forks=forks,
         )
         events = [
             {
@@ -100,6 +102,7 @@ def test_audit_with_a_non_compliant_control_exits_1_and_renders_json(app, tmp_pa
         "limit": "web-1",
         "tags": ["MLPS3-AC-02", "audit"],
         "extravars": {"hardening_umask": "077"},
+        "forks": None,
     }
 
 

@@ -110,6 +110,9 @@ def test_ansible_finds_the_baseline_modules_through_ansible_cfg(cwd):
     assert module_path and module_path[0].endswith(f"['{PLAYBOOKS / 'library'}']"), proc.stdout
     assert {p.name for p in (PLAYBOOKS / "library").glob("govcloud_*.py")} == {
         "govcloud_files.py", "govcloud_settings.py"}
+    if cwd == PLAYBOOKS:  # where govcloud runs: the main loop does not poll 1,000 times a second
+        poll = [ln for ln in lines if ln.startswith("DEFAULT_INTERNAL_POLL_INTERVAL")]
+        assert poll and float(poll[0].rsplit("=", 1)[1]) >= 0.005, proc.stdout
 
 
 def test_the_runner_runs_ansible_inside_the_baseline_folder(tmp_path):

@@ -135,9 +135,11 @@ def nspawn_usable() -> tuple[bool, str]:
 
 
 def _free_index() -> int:
+    """A subnet index no target of ours uses and whose veth name is free on this machine (a
+    target of another state folder, e.g. a test run's, may hold it)."""
     used = {t.index for t in list_targets()}
     for n in range(77, 250):
-        if n not in used:
+        if n not in used and not Path(f"/sys/class/net/gch{n}").exists():
             return n
     raise ExecutionError("target: no free subnet", hint="tear down targets: govcloud target down")
 
