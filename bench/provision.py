@@ -120,7 +120,7 @@ def make_request(runid: str, index: int, department: str, *, compute: bool = Tru
         "platform": "gov-external-cloud",
         "tenant": tenant,
         "purpose": f"govcloud provisioning bench, tenant {index}",
-        "system": {"name": tenant, "function": f"bench-{index:03d}", "mlps_level": 2,
+        "system": {"name": tenant, "function": "training", "mlps_level": 2,
                    "classification": "internal", "network_zone": "gov-external"},
         "quotas": {"cores": 2, "ram_mb": 4096, "instances": 2, "volumes": 2, "gigabytes": 10},
         "users": [{"name": f"{tenant}-ops", "email": f"ops{index}@bench.lanjiang.gov.cn",
@@ -251,9 +251,11 @@ class Failed(RuntimeError):
 
 
 class Govcloud:
-    def __init__(self, tmp: Path, cloud: str, notes: list[str]) -> None:
+    def __init__(self, tmp: Path, cloud: str, notes: list[str],
+                 inventory: Path | None = None) -> None:
         self.cloud = cloud
         self.notes = notes
+        self.inventory = inventory  # passed as --inventory (a PATH holds requests only)
         self.env = {**os.environ, "GOVCLOUD_STATE_DIR": str(tmp / "state"),
                     "GOVCLOUD_CREDENTIALS_KEY": secrets.token_hex(16), "NO_COLOR": "1"}
         self.env.pop("OS_CLOUD", None)
@@ -261,6 +263,9 @@ class Govcloud:
         self.cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "govcloud"]
 
     def run(self, *args: str, timeout: float = 3600) -> tuple[float, subprocess.CompletedProcess]:
+        if self.inventory is not None and args[0] in ("check", "plan", "apply", "drift",
+                                                      "destroy"):
+            args = (args[0], "--inventory", str(self.inventory), *args[1:])
         begin = time.monotonic()
         proc = subprocess.run([*self.cmd, *args], env=self.env, capture_output=True, text=True,
                               timeout=timeout, cwd=ROOT)
@@ -330,13 +335,13 @@ def once_more(what: str, notes: list[str], fn: Callable[..., Any], *args: Any) -
         return fn(*args)
 
 
-def plan_in_process(cloud_name: str, paths: list[Path]) -> dict[str, Any]:
+def plan_in_process(cloud_name: str, paths: list[Path], inventory: Path) -> dict[str, Any]:
     """The same no-op plan in-process: govcloud.cloud reads, govcloud.provision diffs."""
     from govcloud.cli.app import load_documents
     from govcloud.cloud import connect, read_cloud
     from govcloud.provision import desired_state, diff
 
-    validated = load_documents(paths, 10 * 1024 * 1024)
+    validated = load_documents(paths, 10 * 1024 * 1024, inventory)
     requests = list(validated.catalog.of_kind("ResourceRequest"))
     ids = {r.id for r in requests}
     cloud = connect(cloud_name)
@@ -952,9 +957,9 @@ def main() -> int:
     prefix = f"bench-{runid}-"
     tmp = Path(tempfile.mkdtemp(prefix="gc-provision-bench-"))
     notes: list[str] = []
-    gc = Govcloud(tmp, args.os_cloud, notes)
     inventory = tmp / "inventory"
     shutil.copytree(ROOT / "inventory", inventory)
+    gc = Govcloud(tmp, args.os_cloud, notes, inventory)
     depts = departments(inventory)
     out: dict[str, Any] = {"tenants": n}
     applied: list[Path] = []
@@ -971,7 +976,7 @@ def main() -> int:
         files_n = write_requests(tmp / "req-n", first)
         files_2n = files_n + write_requests(tmp / "req-2n", second)
 
-        took, proc = gc.run("check", str(inventory), *map(str, files_2n), "--format", "json",
+        took, proc = gc.run("check", *map(str, files_2n), "--format", "json",
                             "--fail-on", "never")
         report = json.loads(proc.stdout)
         ours = [f for f in report["findings"] if f["target"].startswith("ResourceRequest/BENCH-")
@@ -981,15 +986,15 @@ def main() -> int:
 
         log(f"apply {n} tenants")
         applied = [tmp / "req-n"]
-        apply_n, cpu = services.measure("apply", gc.apply, [inventory, *files_n])
+        apply_n, cpu = services.measure("apply", gc.apply, files_n)
         out["apply_s"] = round(apply_n, 1)
         out["apply_cpu_s"] = round(cpu, 1)
         log("no-op plan, N")
         noop, cli_calls = once_more("the no-op plan", notes, gc.noop_plan,
-                                    [inventory, *files_n], 3)
+                                    files_n, 3)
         out["noop_plan_s"] = round(noop, 2)
         inproc = once_more("the in-process plan", notes, plan_in_process, args.os_cloud,
-                           [inventory, *files_n])
+                           files_n, inventory)
         out["noop_plan_calls"] = inproc["calls"]
         if cli_calls != inproc["calls"]:
             notes.append(f"CLI said {cli_calls} API calls for the N plan, in-process counted "
@@ -1025,13 +1030,13 @@ def main() -> int:
 
         log(f"apply {n} more tenants")
         applied.append(tmp / "req-2n")
-        took, _ = gc.apply([inventory, *files_2n])
+        took, _ = gc.apply(files_2n)
         out["apply_next_n_s"] = round(took, 1)
         log("no-op plan, 2N")
-        noop, _ = once_more("the 2N no-op plan", notes, gc.noop_plan, [inventory, *files_2n])
+        noop, _ = once_more("the 2N no-op plan", notes, gc.noop_plan, files_2n)
         out["noop_plan_2n_s"] = round(noop, 2)
         inproc_2n = once_more("the 2N in-process plan", notes, plan_in_process, args.os_cloud,
-                              [inventory, *files_2n])
+                              files_2n, inventory)
         out["noop_plan_calls_2n"] = inproc_2n["calls"]
 
         out["noop_plan_read_s"] = {"n": round(inproc["read_s"], 2),
@@ -1042,7 +1047,7 @@ def main() -> int:
         else:
             out["noop_plan_100_s"] = None
     finally:
-        cleanup_error = cleanup(gc, args.os_cloud, prefix, [inventory, *applied], out, notes)
+        cleanup_error = cleanup(gc, args.os_cloud, prefix, applied, out, notes)
         shutil.rmtree(tmp, ignore_errors=True)
 
     from importlib.metadata import version
@@ -1090,13 +1095,13 @@ def big_plan(gc: Govcloud, args: argparse.Namespace, runid: str, depts: list[str
                 f"{per_tenant * rest:.0f} s (> --big-budget {args.big_budget:.0f} s)")
         log(f"apply {rest} more tenants ({'with' if with_servers else 'without'} servers)")
         applied.append(tmp / "req-big")
-        took, _ = gc.apply([inventory, *files_big])
+        took, _ = gc.apply(files_big)
         out["apply_rest_s"] = round(took, 1)
     log(f"no-op plan, {big}")
-    noop, _ = once_more(f"the {big} no-op plan", notes, gc.noop_plan, [inventory, *files_big])
+    noop, _ = once_more(f"the {big} no-op plan", notes, gc.noop_plan, files_big)
     out["noop_plan_100_s"] = round(noop, 2)
     inproc_big = once_more(f"the {big} in-process plan", notes, plan_in_process, args.os_cloud,
-                           [inventory, *files_big])
+                           files_big, inventory)
     out["noop_plan_calls_100"] = inproc_big["calls"]
     out["noop_plan_read_s"][str(big)] = round(inproc_big["read_s"], 2)
     out["noop_plan_slowest_calls_100"] = inproc_big["slowest"]
@@ -1111,7 +1116,7 @@ def cleanup(gc: Govcloud, cloud: str, prefix: str, paths: list[Path], out: dict[
     error = ""
     with ThreadPoolExecutor(max_workers=2) as pool:
         swept = pool.submit(sweep, cloud, f"{prefix}a")
-        if len(paths) > 1 and all(p.exists() for p in paths):
+        if paths and all(p.exists() for p in paths):
             log("govcloud destroy, and sweep of the playbook's tenants")
             try:
                 gc.destroy(paths)

@@ -176,7 +176,7 @@ class Cli:
 
 def measure(args: argparse.Namespace, out: dict[str, Any], notes: list[str], cli: Cli,
             cpu: pv.ServiceCpu, inventory: Path, reqdir: Path, applied: list[bool]) -> None:
-    paths = [str(inventory), str(reqdir)]
+    paths = ["--inventory", str(inventory), str(reqdir)]
     cloud = ["--os-cloud", args.os_cloud]
 
     log(f"apply {args.tenants} tenants ({out['servers']} with a server and a volume)")
@@ -331,7 +331,7 @@ def main() -> int:
     notes: list[str] = []
     tmp = Path(tempfile.mkdtemp(prefix="gc-scale-bench-"))
     inventory, reqdir = tmp / "inventory", tmp / "requests"
-    paths = [str(inventory), str(reqdir)]
+    paths = ["--inventory", str(inventory), str(reqdir)]
     applied: list[bool] = []
     cli: Cli | None = None
     cleanup_error = ""
