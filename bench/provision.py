@@ -976,7 +976,7 @@ def main() -> int:
         files_n = write_requests(tmp / "req-n", first)
         files_2n = files_n + write_requests(tmp / "req-2n", second)
 
-        took, proc = gc.run("check", *map(str, files_2n), "--format", "json",
+        took, proc = gc.run("check", *map(str, files_2n), "--format", "json", "--scope", "requests",
                             "--fail-on", "never")
         report = json.loads(proc.stdout)
         ours = [f for f in report["findings"] if f["target"].startswith("ResourceRequest/BENCH-")

@@ -345,7 +345,8 @@ def main() -> int:
         depts = pv.departments(inventory)
         pv.write_requests(reqdir, requests_for(args.runid, args.tenants, servers, depts))
         cli = Cli(tmp, args.os_cloud)
-        run = cli.run("check", "check", *paths, "--format", "json", "--fail-on", "never")
+        run = cli.run("check", "check", *paths, "--format", "json", "--fail-on", "never",
+                      "--scope", "requests")
         report = json.loads(run.stdout)
         bad = [f for f in report["findings"] if f["target"].startswith(
             f"ResourceRequest/{TAG_PREFIX}") and f["severity"] in ("critical", "high")]
