@@ -82,11 +82,14 @@ def planned_documents(resources: Iterable[Resource], cloud: str, *,
         user, _, role = a.name.rpartition(":")
         roles[(a.tenant, user)].append(role)
     quotas = {q.tenant: dict(q.fields) for q in by_kind["quota"]}
+    users_of: dict[str, list[Resource]] = defaultdict(list)  # once, not per project (O(N^2))
+    for u in sorted(by_kind["user"], key=lambda u: u.name):
+        users_of[u.tenant].append(u)
     docs: list[Document] = []
     for p in by_kind["project"]:
         fields = p.field_map()
         users = [{"name": u.name, "user_id": ident(u), "roles": sorted(roles[(p.tenant, u.name)])}
-                 for u in sorted(by_kind["user"], key=lambda u: u.name) if u.tenant == p.tenant]
+                 for u in users_of[p.tenant]]
         spec = {**ctx[p.tenant], "name": p.tenant, "domain": "Default", "enabled": True,
                 "description": fields.get("description") or None,
                 "tags": sorted(fields.get("tags") or ()), "request": p.request,
