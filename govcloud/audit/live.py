@@ -6,7 +6,8 @@ evaluates live resources exactly as it evaluates YAML. The calls, each made once
 cloud and run concurrently: projects, domains, users, role assignments (effective, with names),
 networks, RBAC policies, routers, security groups (with their rules, as neutron returns them; a
 separate rules call only if a group came without), servers (all projects), volumes (all
-projects), images; then quotas (compute, volume, network) per *managed* project only.
+projects), images; then quotas of the *managed* projects only: network quotas in one list call
+(plus the defaults once), compute and volume quotas per project (nova and cinder list none).
 
 A live document has no file: its ``file`` is ``cloud:<cloud name>``, its line 0, and a finding's
 ``path`` still points into the document (e.g. ``/spec/rules/2``).
@@ -408,23 +409,39 @@ def _image_fields(img: Any) -> dict[str, Any]:
 
 
 def _quotas(r: _Reader, projects: list[Any], workers: int) -> dict[str, dict[str, int]]:
-    """Compute, volume and network quotas of each managed project (three calls each, in a few
-    threads: the one part of the read that grows with the number of tenants)."""
+    """Compute, volume and network quotas of each managed project. Neutron lists the quotas of
+    every project that has its own in one call (the others have the defaults, one more call);
+    nova and cinder have no such list: two calls per project, in a few threads (the one part of
+    the read that grows with the number of tenants)."""
     conn = r.conn
+    if not projects:
+        return {}
+    network = {q.project_id: q for q in r.list("listing network quotas (network)",
+                                                conn.network.quotas)}
+    defaults: list[Any] = []
+    lock = threading.Lock()
+
+    def network_quota(project: Any) -> Any:
+        if project.id in network:
+            return network[project.id]
+        with lock:
+            if not defaults:
+                defaults.append(r.one("reading default network quotas",
+                                      conn.network.get_quota_default, project.id))
+            return defaults[0]
 
     def one(project: Any) -> tuple[str, dict[str, int]]:
         out: dict[str, int] = {}
         for service, fn in (("compute", conn.compute.get_quota_set),
                             ("volume", conn.block_storage.get_quota_set),
-                            ("network", conn.network.get_quota)):
-            value = r.one(f"reading {service} quotas of project {project.name}", fn, project.id)
+                            ("network", None)):
+            value = (network_quota(project) if fn is None else
+                     r.one(f"reading {service} quotas of project {project.name}", fn, project.id))
             for key, attr in _QUOTA_MAP[service].items():
                 got = getattr(value, attr, None)
                 if isinstance(got, int) and not isinstance(got, bool):
                     out[key] = got
         return project.id, out
 
-    if not projects:
-        return {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(projects)))) as pool:
         return dict(pool.map(one, projects))

@@ -77,8 +77,11 @@ def cloud():
         security_group_rules=[rule(port_range_min=22, port_range_max=22,
                                    remote_ip_prefix="0.0.0.0/0"),
                               rule(id="r2", protocol=None, ether_type="IPv6")],
-        get_quota=lambda pid: NS(networks=10, subnets=10, routers=1, ports=50,
-                                 floating_ips=0, security_groups=10, security_group_rules=100))
+        quotas=[NS(project_id="p1" * 16, networks=10, subnets=10, routers=1, ports=50,
+                   floating_ips=0, security_groups=10, security_group_rules=100)],
+        get_quota_default=lambda pid: NS(networks=100, subnets=100, routers=10, ports=500,
+                                         floating_ips=50, security_groups=10,
+                                         security_group_rules=100))
     compute = Lister(
         calls,
         servers=[NS(id="s1", name="app-1", project_id="p1" * 16, status="ACTIVE",
@@ -156,12 +159,22 @@ def test_one_list_call_per_type_and_quotas_per_managed_project(cloud):
     snap = read_cloud(conn, "gov-ext")
     names = [name for name, _ in calls]
     lists = [n for n in names if not n.startswith("get_")]
-    assert len(lists) == len(set(lists)) == 12
+    # one list per type, and neutron's quotas of all projects in one call
+    assert len(lists) == len(set(lists)) == 13 and "quotas" in lists
     assert sorted(n for n in names if n.startswith("get_")) == [
-        "get_quota", "get_quota_set", "get_quota_set"]  # one managed project, three services
+        "get_quota_set", "get_quota_set"]  # one managed project: compute and volume
     assert snap.calls == 15
     assert dict(calls)["servers"] == {"all_projects": True}
     assert dict(calls)["role_assignments"] == {"effective": True, "include_names": True}
+
+
+def test_a_project_neutron_does_not_list_has_the_default_network_quotas(cloud):
+    conn, calls = cloud
+    conn.network._lists["quotas"] = []  # no quota of its own: neutron lists only those
+    snap = read_cloud(conn, "gov-ext")
+    epi = by_kind(snap, "CloudProject")["health-epi"].spec
+    assert epi["quotas"]["networks"] == 100 and epi["quotas"]["cores"] == 64
+    assert [n for n, _ in calls].count("get_quota_default") == 1
 
 
 def test_rules_are_normalised_like_request_rules():
