@@ -707,7 +707,9 @@ class Floor:
         raise RuntimeError(f"floor: {what} not {ok} after {timeout:.0f} s")
 
     def tenant(self, request: dict[str, Any], tenant: str, ids: dict[str, Any]) -> None:
-        spec, rid = request["spec"], request["metadata"]["id"]
+        # Its own request ids: the floor's tenants must not look like the requests' to a later
+        # govcloud apply (it would delete them as no longer asked for).
+        spec, rid = request["spec"], "FLOOR-" + request["metadata"]["id"]
         conn, idp, net, call = self.conn, self.conn.identity, self.conn.network, self.call
         system = spec["system"]
         tags = sorted({f"govcloud:request={rid}", f"govcloud:department={spec['department']}",
