@@ -30,6 +30,11 @@ Everything is removed at the end, also on failure or SIGTERM/SIGINT: `govcloud d
 openstacksdk sweep of every project named scale-<runid>-* and its contents. `--cleanup-only`
 removes what any earlier run left: the projects whose govcloud:request tag is SCALE-*.
 
+devcloud as shipped holds about 240 such tenants at once (241 router gateways on its one
+external subnet, 1,000 VXLAN ids; docs/devcloud.md): the default 1,000 needs a devcloud with a
+second external subnet and a wider VNI range, and about 1.5 hours of apply and destroy on the
+2-core machine (docs/provisioning.md has the figures measured at 50 and 200).
+
 `--profile DIR` also runs the no-op plan, drift and the audit once each under cProfile
 (DIR/plan.prof, drift.prof, audit.prof). Run it with the project's venv python, under the
 devcloud lock: `flock /work/devcloud.lock .venv/bin/python bench/scale.py --tenants 50`.
