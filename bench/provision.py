@@ -12,6 +12,14 @@ Prints one JSON object (progress goes to stderr):
                       one inventory host per tenant, forks = govcloud's --parallel 8, local
                       connection), generated from the same requests under fresh tenant names
                       and run through ansible_runner.run
+  floor_s             the cloud's floor: wall time of the same creates for N fresh tenants made
+                      straight through openstacksdk (class Floor: apply's parallelism, 8 calls in
+                      flight, waits holding no slot, no validation, policies, reads or planning)
+  apply_floor_ratio   apply_s / floor_s (goal <= 1.3: govcloud's own cost on top of the cloud's)
+  speedup             playbook_s / apply_s (goal >= 5)
+  service_cpu_s       devcloud's CPU seconds per service during the apply, the floor and the
+                      playbook (/proc/<pid>/stat of each service's processes): where the time goes
+  devcloud_tuning     the running devcloud's API workers x threads and worker settings
   noop_plan_s         wall time of `govcloud plan ... -o json` right after the apply (best of 3)
   noop_plan_calls     HTTP calls that no-op plan makes (token requests excluded), counted
                       in-process by govcloud.cloud's CallCounter; checked against the
@@ -51,6 +59,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable
@@ -101,17 +110,17 @@ def departments(inventory: Path) -> list[str]:
             if d.get("kind") == "Department" and d["metadata"]["id"] not in rooms]
 
 
-def make_request(runid: str, index: int, department: str, *, compute: bool = True
-                 ) -> dict[str, Any]:
+def make_request(runid: str, index: int, department: str, *, compute: bool = True,
+                 tenant: str | None = None, request_id: str | None = None) -> dict[str, Any]:
     """One small tenant. Shaped like examples/requests/good-county-elderly-care-level2.yaml:
     level 2 (one server is enough), domestic components, SSH only from the bastion network."""
-    tenant = f"bench-{runid}-g{index:03d}"
+    tenant = tenant or f"bench-{runid}-g{index:03d}"
     spec: dict[str, Any] = {
         "department": department,
         "platform": "gov-external-cloud",
         "tenant": tenant,
         "purpose": f"govcloud provisioning bench, tenant {index}",
-        "system": {"name": tenant, "function": f"bench-{index:03d}", "mlps_level": 2,
+        "system": {"name": tenant, "function": "training", "mlps_level": 2,
                    "classification": "internal", "network_zone": "gov-external"},
         "quotas": {"cores": 2, "ram_mb": 4096, "instances": 2, "volumes": 2, "gigabytes": 10},
         "users": [{"name": f"{tenant}-ops", "email": f"ops{index}@bench.lanjiang.gov.cn",
@@ -132,7 +141,8 @@ def make_request(runid: str, index: int, department: str, *, compute: bool = Tru
         spec["volumes"] = [{"name": "data", "size_gb": 1, "attach_to": "app-1",
                             "encrypted": index % 2 == 0}]
     return {"apiVersion": "govcloud/v1", "kind": "ResourceRequest",
-            "metadata": {"id": f"BENCH-{runid}-{index:03d}", "labels": {"bench": runid}},
+            "metadata": {"id": request_id or f"BENCH-{runid}-{index:03d}",
+                         "labels": {"bench": runid}},
             "spec": spec}
 
 
@@ -147,6 +157,89 @@ def write_requests(folder: Path, requests: list[dict[str, Any]]) -> list[Path]:
     return paths
 
 
+# ---------------------------------------------------------------- devcloud figures
+
+
+def devcloud_pids() -> dict[str, list[int]]:
+    """Every process of every running devcloud service, by service."""
+    from govcloud.devcloud import Layout, status
+    from govcloud.devcloud.procs import group_members
+
+    return {s.name: group_members(s.pid) for s in status(Layout.default()).services if s.pid}
+
+
+def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
+    """utime + stime (and reaped children's) of each service's processes, in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, members in pids.items():
+        total = 0
+        for pid in members:
+            try:
+                raw = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = raw[raw.rindex(")") + 2:].split()
+            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        out[name] = total / tick
+    return out
+
+
+class ServiceCpu:
+    """devcloud's CPU per service over one phase of the bench."""
+
+    def __init__(self) -> None:
+        self.pids = devcloud_pids()
+        self.phases: dict[str, dict[str, float]] = {}
+
+    def measure(self, phase: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        before = cpu_seconds(self.pids)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            after = cpu_seconds(self.pids)
+            used = {k: round(after[k] - before.get(k, 0.0), 1) for k in after}
+            self.phases[phase] = {k: v for k, v in sorted(used.items(), key=lambda kv: -kv[1])
+                                  if v >= 0.1}
+            self.phases[phase]["total"] = round(sum(used.values()), 1)
+
+
+def tuning() -> dict[str, Any]:
+    """What the running devcloud's APIs run with: gunicorn worker processes (counted: gunicorn
+    retitles its processes, so the command line no longer says) x threads (from the argv the
+    service is started with), and the worker settings of its rendered configs."""
+    from govcloud.devcloud import Layout, status
+    from govcloud.devcloud.procs import group_members
+    from govcloud.devcloud.services import BY_NAME
+
+    layout = Layout.default()
+    apis: dict[str, str] = {}
+    for s in status(layout).services:
+        argv = BY_NAME[s.name].argv(layout)
+        if not s.pid or not any("gunicorn" in a for a in argv[:1]):
+            continue
+        threads = argv[argv.index("--threads") + 1] if "--threads" in argv else "1"
+        apis[s.name] = f"{max(len(group_members(s.pid)) - 1, 1)}x{threads}"
+    out: dict[str, Any] = {"gunicorn_workers_x_threads": apis}
+    etc = Layout.default().etc
+    for conf in ("nova/nova.conf", "neutron/neutron.conf", "cinder/cinder.conf",
+                 "keystone/keystone.conf"):
+        path = etc / conf
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        section = ""
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif re.match(r"^(\w*workers|max_pool_size|max_overflow|rpc_workers)\s*=", line):
+                key, _, value = line.partition("=")
+                out[f"{conf.split('/')[0]}.{section}.{key.strip()}"] = value.strip()
+    return out
+
+
 # ---------------------------------------------------------------- govcloud
 
 
@@ -158,9 +251,11 @@ class Failed(RuntimeError):
 
 
 class Govcloud:
-    def __init__(self, tmp: Path, cloud: str, notes: list[str]) -> None:
+    def __init__(self, tmp: Path, cloud: str, notes: list[str],
+                 inventory: Path | None = None) -> None:
         self.cloud = cloud
         self.notes = notes
+        self.inventory = inventory  # passed as --inventory (a PATH holds requests only)
         self.env = {**os.environ, "GOVCLOUD_STATE_DIR": str(tmp / "state"),
                     "GOVCLOUD_CREDENTIALS_KEY": secrets.token_hex(16), "NO_COLOR": "1"}
         self.env.pop("OS_CLOUD", None)
@@ -168,6 +263,9 @@ class Govcloud:
         self.cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "govcloud"]
 
     def run(self, *args: str, timeout: float = 3600) -> tuple[float, subprocess.CompletedProcess]:
+        if self.inventory is not None and args[0] in ("check", "plan", "apply", "drift",
+                                                      "destroy"):
+            args = (args[0], "--inventory", str(self.inventory), *args[1:])
         begin = time.monotonic()
         proc = subprocess.run([*self.cmd, *args], env=self.env, capture_output=True, text=True,
                               timeout=timeout, cwd=ROOT)
@@ -237,13 +335,13 @@ def once_more(what: str, notes: list[str], fn: Callable[..., Any], *args: Any) -
         return fn(*args)
 
 
-def plan_in_process(cloud_name: str, paths: list[Path]) -> dict[str, Any]:
+def plan_in_process(cloud_name: str, paths: list[Path], inventory: Path) -> dict[str, Any]:
     """The same no-op plan in-process: govcloud.cloud reads, govcloud.provision diffs."""
     from govcloud.cli.app import load_documents
     from govcloud.cloud import connect, read_cloud
     from govcloud.provision import desired_state, diff
 
-    validated = load_documents(paths, 10 * 1024 * 1024)
+    validated = load_documents(paths, 10 * 1024 * 1024, inventory)
     requests = list(validated.catalog.of_kind("ResourceRequest"))
     ids = {r.id for r in requests}
     cloud = connect(cloud_name)
@@ -512,11 +610,221 @@ def run_playbook(pdir: Path, requests: list[dict[str, Any]], tenants: list[str],
     return {"s": took, "cpu_s": cpu, "tasks_ok": ok, "changed": changed}
 
 
+# ---------------------------------------------------------------- the cloud's floor
+
+
+def floor_calls(request: dict[str, Any], tenant: str) -> list[str]:
+    """The write calls the floor makes for one request, in order (what govcloud's apply makes
+    for a new tenant: its creates, tags and waits-for, without reading or planning)."""
+    spec = request["spec"]
+    calls = ["create_project", "update_quota_set(compute)", "update_quota_set(volume)",
+             "update_project(quota tag)"]
+    for user in spec.get("users", []):
+        calls.append(f"create_user {user['name'].replace(spec['tenant'], tenant)}")
+        calls += [f"assign_project_role_to_user {role.lower()}" for role in user["roles"]]
+    for net in spec.get("networks", []):
+        calls += [f"create_network {tenant}-{net['name']}", "set_tags",
+                  f"create_subnet {tenant}-{net['name']}-subnet", "set_tags"]
+    if any(net.get("router") for net in spec.get("networks", [])):
+        calls += [f"create_router {tenant}-router", "set_tags"]
+        calls += ["add_interface_to_router" for net in spec.get("networks", [])
+                  if net.get("router")]
+    for group in spec.get("security_groups", []):
+        calls += [f"create_security_group {group['name']}", "set_tags"]
+        calls += ["create_security_group_rule" for _ in group.get("rules", [])]
+    if spec.get("servers") or spec.get("volumes"):
+        calls.append("assign_project_role_to_user member (govcloud's own user)")
+    for server in spec.get("servers", []):
+        calls += [f"create_server {server['name']}-{i}" for i in range(1, server.get("count", 1)
+                                                                        + 1)]
+    for volume in spec.get("volumes", []):
+        calls.append(f"create_volume {volume['name']}")
+        if volume.get("attach_to"):
+            calls.append(f"create_volume_attachment {volume['name']}:{volume['attach_to']}")
+    return calls
+
+
+class Floor:
+    """The same creates as `govcloud apply` of new tenants, straight through openstacksdk: no
+    validation, policies, reading or planning. Apply's parallelism: at most `workers` calls in
+    flight, a tenant's steps in apply's order of urgency (its server boots while its router and
+    user are made), waiting for a boot or a volume holds no slot, boots watched with one list of
+    ACTIVE servers a second for all of them (as apply does)."""
+
+    def __init__(self, cloud: str, ops_user_id: str, workers: int = FORKS) -> None:
+        import openstack
+
+        self.conn = openstack.connect(cloud=cloud)
+        self.ops_user_id = ops_user_id
+        self.slots = threading.BoundedSemaphore(workers)
+        self.threads = workers * 4
+        self.lock = threading.Lock()
+        self.active: set[str] = set()
+        self.errored: set[str] = set()
+        self.polled = -1e9
+        self.since = ""
+        self.calls = 0
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self.slots:
+            with self.lock:
+                self.calls += 1
+            return fn(*args, **kwargs)
+
+    def lookups(self) -> dict[str, Any]:
+        """What apply looks up once per run (flavors, images, the external network, roles,
+        the encrypted volume type)."""
+        conn = self.conn
+        return {"flavors": {f.name: f.id for f in conn.compute.flavors(details=False)},
+                "images": {i.name: i.id for i in conn.image.images() if i.status == "active"},
+                "external": next(iter(conn.network.networks(is_router_external=True))).id,
+                "roles": {r.name: r.id for r in conn.identity.roles()},
+                "encrypted": conn.block_storage.find_type("encrypted")}
+
+    def server_status(self, ident: str) -> str | None:
+        with self.lock:
+            if time.monotonic() - self.polled >= 1.0:
+                query = {"all_tenants": 1, "changes-since": self.since}
+                self.active = {s["id"] for s in self.conn.compute.get(
+                    "/servers", params={**query, "status": "ACTIVE"}).json()["servers"]}
+                self.errored = {s["id"] for s in self.conn.compute.get(
+                    "/servers", params={**query, "status": "ERROR"}).json()["servers"]}
+                self.polled = time.monotonic()
+            return ("ACTIVE" if ident in self.active else "ERROR" if ident in self.errored
+                    else None)
+
+    @staticmethod
+    def wait(what: str, probe: Callable[[], str | None], ok: str, timeout: float = 600) -> None:
+        deadline, delay = time.monotonic() + timeout, 0.5
+        while time.monotonic() < deadline:
+            status = (probe() or "").lower()
+            if status == ok:
+                return
+            if status.startswith("error"):
+                raise RuntimeError(f"floor: {what} went to {status}")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+        raise RuntimeError(f"floor: {what} not {ok} after {timeout:.0f} s")
+
+    def tenant(self, request: dict[str, Any], tenant: str, ids: dict[str, Any]) -> None:
+        # Its own request ids: the floor's tenants must not look like the requests' to a later
+        # govcloud apply (it would delete them as no longer asked for).
+        spec, rid = request["spec"], "FLOOR-" + request["metadata"]["id"]
+        conn, idp, net, call = self.conn, self.conn.identity, self.conn.network, self.call
+        system = spec["system"]
+        tags = sorted({f"govcloud:request={rid}", f"govcloud:department={spec['department']}",
+                       f"govcloud:mlps={system['mlps_level']}",
+                       f"govcloud:classification={system['classification']}"})
+        project = call(idp.create_project, name=tenant, domain_id="default",
+                       description=spec["purpose"], tags=tags)
+        pid = project.id
+        quotas = spec.get("quotas", {})
+        compute = {k: quotas[q] for k, q in (("cores", "cores"), ("ram", "ram_mb"),
+                                             ("instances", "instances")) if q in quotas}
+        volume = {k: quotas[k] for k in ("volumes", "gigabytes") if k in quotas}
+        call(conn.compute.update_quota_set, pid, **compute)
+        call(conn.block_storage.update_quota_set, pid, **volume)
+        call(idp.update_project, pid, tags=[*tags, "govcloud:quota=floor"])
+        mark = [f"govcloud:request={rid}"]
+        nets, subnets = {}, []
+        for n in spec.get("networks", []):
+            name = f"{tenant}-{n['name']}"
+            network = call(net.create_network, name=name, project_id=pid)
+            call(net.set_tags, network, mark)
+            subnet = call(net.create_subnet, name=f"{name}-subnet", network_id=network.id,
+                          cidr=n["cidr"], ip_version=4, project_id=pid)
+            call(net.set_tags, subnet, mark)
+            nets[n["name"]] = network.id
+            if n.get("router"):
+                subnets.append(subnet.id)
+        for group in spec.get("security_groups", []):
+            sg = call(net.create_security_group, name=group["name"],
+                      description=group.get("description", ""), project_id=pid)
+            call(net.set_tags, sg, mark)
+            for rule in group.get("rules", []):
+                low, _, high = str(rule["port"]).partition("-")
+                call(net.create_security_group_rule, security_group_id=sg.id,
+                     direction=rule["direction"], ethertype="IPv4",
+                     protocol=rule.get("protocol", "tcp"), port_range_min=int(low),
+                     port_range_max=int(high or low),
+                     remote_ip_prefix=rule.get("remote", "0.0.0.0/0"),
+                     description=f"govcloud:request={rid}", project_id=pid)
+        booting: dict[str, str] = {}
+        made: dict[str, str] = {}
+        if spec.get("servers") or spec.get("volumes"):
+            call(idp.assign_project_role_to_user, pid, self.ops_user_id, ids["roles"]["member"])
+            scoped = conn.connect_as_project({"id": pid, "domain_id": "default"})
+            for server in spec.get("servers", []):
+                for index in range(1, server.get("count", 1) + 1):
+                    name = f"{server['name']}-{index}"
+                    meta = {"govcloud:request": rid, **{f"govcloud:{k}": v for k, v in sorted(
+                        server.get("components", {}).items())}}
+                    made_server = call(
+                        scoped.compute.create_server, name=name,
+                        flavor_id=ids["flavors"][server["flavor"]],
+                        image_id=ids["images"][server["image"]],
+                        networks=[{"uuid": nets[server["network"]]}],
+                        security_groups=[{"name": g} for g in sorted(
+                            server.get("security_groups", ["default"]))], metadata=meta)
+                    booting[name] = made_server.id
+            for vol in spec.get("volumes", []):
+                attrs = ({"volume_type": ids["encrypted"].id}
+                         if vol.get("encrypted") and ids["encrypted"] else {})
+                made_volume = call(scoped.block_storage.create_volume, name=vol["name"],
+                                   size=vol["size_gb"], metadata={"govcloud:request": rid},
+                                   **attrs)
+                made[vol["name"]] = made_volume.id
+        if subnets:
+            router = call(net.create_router, name=f"{tenant}-router", project_id=pid,
+                          external_gateway_info={"network_id": ids["external"]})
+            call(net.set_tags, router, mark)
+            for subnet_id in subnets:
+                call(net.add_interface_to_router, router.id, subnet_id=subnet_id)
+        for user in spec.get("users", []):
+            made_user = call(idp.create_user, name=user["name"].replace(spec["tenant"], tenant),
+                             password=secrets.token_urlsafe(18), domain_id="default",
+                             default_project_id=pid, email=user.get("email"),
+                             description=f"managed by govcloud govcloud:request={rid}")
+            for role in user["roles"]:
+                call(idp.assign_project_role_to_user, pid, made_user.id,
+                     ids["roles"][role.lower()])
+        storage = conn.block_storage
+        for name, vid in made.items():
+            self.wait(f"volume {name}", lambda v=vid: storage.get_volume(v).status, "available")
+        for name, sid in booting.items():
+            self.wait(f"server {name}", lambda s=sid: self.server_status(s), "active")
+        for vol in spec.get("volumes", []):
+            if vol.get("attach_to") and vol["name"] in made:
+                vid = made[vol["name"]]
+                call(scoped.compute.create_volume_attachment, booting[vol["attach_to"]],
+                     volume_id=vid)
+                self.wait(f"attachment of {vol['name']}",
+                          lambda v=vid: storage.get_volume(v).status, "in-use")
+
+    def run(self, requests: list[dict[str, Any]], tenants: list[str]) -> dict[str, Any]:
+        import datetime as dt
+
+        begin = time.monotonic()
+        self.since = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=120)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        ids = self.lookups()
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            futures = [pool.submit(self.tenant, r, t, ids)
+                       for r, t in zip(requests, tenants, strict=True)]
+            for future in futures:
+                future.result()
+        took = time.monotonic() - begin
+        self.conn.close()
+        return {"s": took, "calls": self.calls}
+
+
 # ---------------------------------------------------------------- cleanup
 
 
-def sweep(cloud: str, prefix: str, attempts: int = 4) -> list[str]:
-    """Delete every project named prefix* with everything in it, and users named prefix*.
+def sweep(cloud: str, prefix: str, attempts: int = 4,
+          match: Callable[[Any], bool] | None = None) -> list[str]:
+    """Delete every project named prefix* (or for which `match` holds) with everything in it,
+    and users named prefix*.
     Plain openstacksdk, independent of govcloud: it runs after govcloud destroy for the
     playbook's tenants and whatever an interrupted run left. Each pass lists again, so a pass
     cut short (devcloud shared with tests that restart services) is finished by the next."""
@@ -524,7 +832,7 @@ def sweep(cloud: str, prefix: str, attempts: int = 4) -> list[str]:
     problems: list[str] = []
     for attempt in range(attempts):
         try:
-            names, problems = _sweep_pass(cloud, prefix)
+            names, problems = _sweep_pass(cloud, prefix, match=match)
         except Exception as exc:  # noqa: BLE001 - listed again on the next pass
             names, problems = ["?"], [f"{type(exc).__name__}: {str(exc)[:200]}"]
         swept.update(n for n in names if n != "?")
@@ -533,14 +841,15 @@ def sweep(cloud: str, prefix: str, attempts: int = 4) -> list[str]:
         if problems:
             log(f"  sweep pass {attempt + 1}: {len(problems)} problem(s), e.g. {problems[0]}")
             time.sleep(5)
-    remaining, _ = _sweep_pass(cloud, prefix, dry=True)
+    remaining, _ = _sweep_pass(cloud, prefix, dry=True, match=match)
     if remaining:
         raise RuntimeError(f"sweep left {len(remaining)} project(s): {', '.join(remaining[:5])}"
                            f" ({problems[:1]})")
     return sorted(swept)
 
 
-def _sweep_pass(cloud: str, prefix: str, dry: bool = False) -> tuple[list[str], list[str]]:
+def _sweep_pass(cloud: str, prefix: str, dry: bool = False,
+                match: Callable[[Any], bool] | None = None) -> tuple[list[str], list[str]]:
     import openstack
 
     conn = openstack.connect(cloud=cloud)
@@ -566,7 +875,8 @@ def _sweep_pass(cloud: str, prefix: str, dry: bool = False) -> tuple[list[str], 
             time.sleep(1)
 
     try:
-        projects = {p.id: p.name for p in conn.identity.projects() if p.name.startswith(prefix)}
+        projects = {p.id: p.name for p in conn.identity.projects()
+                    if (match(p) if match else p.name.startswith(prefix))}
         pids = set(projects)
         users = [u for u in conn.identity.users()
                  if u.name.startswith(prefix) or u.default_project_id in pids]
@@ -626,6 +936,8 @@ def main() -> int:
     parser.add_argument("--big-budget", type=float, default=240.0,
                         help="seconds the apply of the tenants beyond 2N may take (auto)")
     parser.add_argument("--no-playbook", action="store_true", help="skip the Ansible run")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the floor (the same creates straight through openstacksdk)")
     parser.add_argument("--sweep", metavar="PREFIX",
                         help="only remove projects named PREFIX* (bench-<runid>-) and exit")
     args = parser.parse_args()
@@ -647,9 +959,9 @@ def main() -> int:
     prefix = f"bench-{runid}-"
     tmp = Path(tempfile.mkdtemp(prefix="gc-provision-bench-"))
     notes: list[str] = []
-    gc = Govcloud(tmp, args.os_cloud, notes)
     inventory = tmp / "inventory"
     shutil.copytree(ROOT / "inventory", inventory)
+    gc = Govcloud(tmp, args.os_cloud, notes, inventory)
     depts = departments(inventory)
     out: dict[str, Any] = {"tenants": n}
     applied: list[Path] = []
@@ -658,13 +970,15 @@ def main() -> int:
     conn = openstack.connect(cloud=args.os_cloud)
     ops_user_id = str(conn.current_user_id)
     conn.close()
+    services = ServiceCpu()
+    out["devcloud_tuning"] = tuning()
     try:
         first = [make_request(runid, i, depts[i % len(depts)]) for i in range(1, n + 1)]
         second = [make_request(runid, i, depts[i % len(depts)]) for i in range(n + 1, 2 * n + 1)]
         files_n = write_requests(tmp / "req-n", first)
         files_2n = files_n + write_requests(tmp / "req-2n", second)
 
-        took, proc = gc.run("check", str(inventory), *map(str, files_2n), "--format", "json",
+        took, proc = gc.run("check", *map(str, files_2n), "--format", "json", "--scope", "requests",
                             "--fail-on", "never")
         report = json.loads(proc.stdout)
         ours = [f for f in report["findings"] if f["target"].startswith("ResourceRequest/BENCH-")
@@ -674,24 +988,42 @@ def main() -> int:
 
         log(f"apply {n} tenants")
         applied = [tmp / "req-n"]
-        apply_n, cpu = gc.apply([inventory, *files_n])
+        apply_n, cpu = services.measure("apply", gc.apply, files_n)
         out["apply_s"] = round(apply_n, 1)
         out["apply_cpu_s"] = round(cpu, 1)
         log("no-op plan, N")
         noop, cli_calls = once_more("the no-op plan", notes, gc.noop_plan,
-                                    [inventory, *files_n], 3)
+                                    files_n, 3)
         out["noop_plan_s"] = round(noop, 2)
         inproc = once_more("the in-process plan", notes, plan_in_process, args.os_cloud,
-                           [inventory, *files_n])
+                           files_n, inventory)
         out["noop_plan_calls"] = inproc["calls"]
         if cli_calls != inproc["calls"]:
             notes.append(f"CLI said {cli_calls} API calls for the N plan, in-process counted "
                          f"{inproc['calls']}")
 
+        if not args.no_floor:
+            log(f"floor: the same creates straight through openstacksdk, {n} tenants")
+            tenants = [f"{prefix}f{i:03d}" for i in range(1, n + 1)]
+            try:
+                fl = services.measure("floor", Floor(args.os_cloud, ops_user_id).run, first,
+                                      tenants)
+                out["floor_s"] = round(fl["s"], 1)
+                out["floor_calls"] = fl["calls"]
+                out["apply_floor_ratio"] = round(apply_n / fl["s"], 2)
+                log(f"  floor done in {fl['s']:.1f} s ({fl['calls']} calls)")
+            except Exception as exc:  # noqa: BLE001 - said; its tenants are swept at the end
+                out["floor_s"] = None
+                notes.append(f"the floor run failed: {str(exc).splitlines()[0][:300]}")
+                log(f"  floor failed: {exc}")
+        else:
+            out["floor_s"] = None
+
         if not args.no_playbook:
             log(f"Ansible playbook, {n} tenants")
             tenants = [f"{prefix}a{i:03d}" for i in range(1, n + 1)]
-            pb = run_playbook(tmp / "ansible", first, tenants, args.os_cloud, ops_user_id, notes)
+            pb = services.measure("playbook", run_playbook, tmp / "ansible", first, tenants,
+                                  args.os_cloud, ops_user_id, notes)
             out["playbook_s"] = round(pb["s"], 1)
             out["playbook_cpu_s"] = round(pb["cpu_s"], 1)
             out["speedup"] = round(pb["s"] / apply_n, 2)
@@ -700,13 +1032,13 @@ def main() -> int:
 
         log(f"apply {n} more tenants")
         applied.append(tmp / "req-2n")
-        took, _ = gc.apply([inventory, *files_2n])
+        took, _ = gc.apply(files_2n)
         out["apply_next_n_s"] = round(took, 1)
         log("no-op plan, 2N")
-        noop, _ = once_more("the 2N no-op plan", notes, gc.noop_plan, [inventory, *files_2n])
+        noop, _ = once_more("the 2N no-op plan", notes, gc.noop_plan, files_2n)
         out["noop_plan_2n_s"] = round(noop, 2)
         inproc_2n = once_more("the 2N in-process plan", notes, plan_in_process, args.os_cloud,
-                              [inventory, *files_2n])
+                              files_2n, inventory)
         out["noop_plan_calls_2n"] = inproc_2n["calls"]
 
         out["noop_plan_read_s"] = {"n": round(inproc["read_s"], 2),
@@ -717,7 +1049,7 @@ def main() -> int:
         else:
             out["noop_plan_100_s"] = None
     finally:
-        cleanup_error = cleanup(gc, args.os_cloud, prefix, [inventory, *applied], out, notes)
+        cleanup_error = cleanup(gc, args.os_cloud, prefix, applied, out, notes)
         shutil.rmtree(tmp, ignore_errors=True)
 
     from importlib.metadata import version
@@ -733,6 +1065,7 @@ def main() -> int:
                  f"excluded; playbook: one inventory host per tenant, forks {FORKS}, same cloud, "
                  f"fresh tenant names; bench CPUs {len(os.sched_getaffinity(0))} (govcloud and "
                  "Ansible run on them; devcloud's services do not)")
+    out["service_cpu_s"] = services.phases
     out["loadavg"] = {"before": [round(x, 1) for x in load_before],
                       "after": [round(x, 1) for x in os.getloadavg()]}
     out["notes"] = notes
@@ -764,13 +1097,13 @@ def big_plan(gc: Govcloud, args: argparse.Namespace, runid: str, depts: list[str
                 f"{per_tenant * rest:.0f} s (> --big-budget {args.big_budget:.0f} s)")
         log(f"apply {rest} more tenants ({'with' if with_servers else 'without'} servers)")
         applied.append(tmp / "req-big")
-        took, _ = gc.apply([inventory, *files_big])
+        took, _ = gc.apply(files_big)
         out["apply_rest_s"] = round(took, 1)
     log(f"no-op plan, {big}")
-    noop, _ = once_more(f"the {big} no-op plan", notes, gc.noop_plan, [inventory, *files_big])
+    noop, _ = once_more(f"the {big} no-op plan", notes, gc.noop_plan, files_big)
     out["noop_plan_100_s"] = round(noop, 2)
     inproc_big = once_more(f"the {big} in-process plan", notes, plan_in_process, args.os_cloud,
-                           [inventory, *files_big])
+                           files_big, inventory)
     out["noop_plan_calls_100"] = inproc_big["calls"]
     out["noop_plan_read_s"][str(big)] = round(inproc_big["read_s"], 2)
     out["noop_plan_slowest_calls_100"] = inproc_big["slowest"]
@@ -785,7 +1118,7 @@ def cleanup(gc: Govcloud, cloud: str, prefix: str, paths: list[Path], out: dict[
     error = ""
     with ThreadPoolExecutor(max_workers=2) as pool:
         swept = pool.submit(sweep, cloud, f"{prefix}a")
-        if len(paths) > 1 and all(p.exists() for p in paths):
+        if paths and all(p.exists() for p in paths):
             log("govcloud destroy, and sweep of the playbook's tenants")
             try:
                 gc.destroy(paths)

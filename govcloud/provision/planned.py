@@ -82,10 +82,13 @@ def planned_documents(resources: Iterable[Resource], cloud: str, *,
         user, _, role = a.name.rpartition(":")
         roles[(a.tenant, user)].append(role)
     quotas = {q.tenant: dict(q.fields) for q in by_kind["quota"]}
+    users_of: dict[str, list[Resource]] = defaultdict(list)  # once, not per project (O(N^2))
+    for u in by_kind["user"]:
+        users_of[u.tenant].append(u)
     docs: list[Document] = []
     for tenant, project in projects.items():
         users = [{"name": u.name, "user_id": ident(u), "roles": sorted(roles[(tenant, u.name)])}
-                 for u in by_kind["user"] if u.tenant == tenant]
+                 for u in users_of[tenant]]
         docs.append(mappers.project_document(project, cloud, doc_id=tenant, domain="Default",
                                              quotas=quotas.get(tenant), users=users))
     for u in by_kind["user"]:

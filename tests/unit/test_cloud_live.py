@@ -115,10 +115,14 @@ def cloud():
     quotas = {
         "compute": ("get_quota_set", NS(cores=64, ram=262144, instances=20, key_pairs=10)),
         "block_storage": ("get_quota_set", NS(volumes=10, gigabytes=4096, snapshots=10)),
-        "network": ("get_quota", NS(networks=10, subnets=10, routers=1, ports=50,
-                                    floating_ips=0, security_groups=10,
-                                    security_group_rules=100)),
+        "network": ("get_quota_default", NS(networks=100, subnets=100, routers=10, ports=500,
+                                            floating_ips=50, security_groups=10,
+                                            security_group_rules=100)),
     }
+    # neutron lists the quotas of the projects that have their own, in one call
+    lists["/quotas"] = [{"project_id": "p1" * 16, "network": 10, "subnet": 10, "router": 1,
+                         "port": 50, "floatingip": 0, "security_group": 10,
+                         "security_group_rule": 100}]
     return FakeCloud(lists, quotas)
 
 
@@ -177,13 +181,28 @@ def test_one_list_call_per_type_and_quotas_per_managed_project(cloud):
     lists = [call for call in cloud.calls if call[0].startswith("/")]
     paths = [path for path, _ in lists]
     # the groups came without their rules: the one extra call for them
-    assert len(paths) == len(set(paths)) == len(AUDIT_LISTS) + 1 == 12
+    # ... and neutron's quotas of every project in one call
+    assert len(paths) == len(set(paths)) == len(AUDIT_LISTS) + 2 == 13 and "/quotas" in paths
     quotas = [call for call in cloud.calls if not call[0].startswith("/")]
-    assert sorted(quotas) == [("get_quota", "p1" * 16), ("get_quota_set", "p1" * 16),
-                              ("get_quota_set", "p1" * 16)]  # one managed project, 3 services
+    assert sorted(quotas) == [("get_quota_set", "p1" * 16),
+                              ("get_quota_set", "p1" * 16)]  # one managed project: nova, cinder
     assert snap.calls == 15 == cloud.counter.total
     assert dict(lists)["/servers/detail"] == {"all_tenants": 1}
     assert dict(lists)["/role_assignments"] == {"effective": "true", "include_names": "true"}
+
+
+def test_network_quotas_come_from_neutrons_list(cloud):
+    epi = by_kind(read_live(cloud), "CloudProject")["health-epi"].spec
+    assert epi["quotas"]["networks"] == 10 and epi["quotas"]["security_group_rules"] == 100
+    assert epi["quotas"]["routers"] == 1 and epi["quotas"]["floating_ips"] == 0
+    assert not [call for call in cloud.calls if call[0] == "get_quota_default"]
+
+
+def test_a_project_neutron_does_not_list_has_the_default_network_quotas(cloud):
+    cloud.lists["/quotas"] = []  # no quota of its own: neutron lists only those
+    epi = by_kind(read_live(cloud), "CloudProject")["health-epi"].spec
+    assert epi["quotas"]["networks"] == 100 and epi["quotas"]["cores"] == 64
+    assert [call[0] for call in cloud.calls].count("get_quota_default") == 1
 
 
 def test_the_calls_do_not_grow_with_unmanaged_tenants(cloud):
