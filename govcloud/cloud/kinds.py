@@ -17,8 +17,10 @@ some already gone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from govcloud.cloud import read
 from govcloud.cloud.read import QUOTA_KEYS, QUOTA_TAG, quota_digest
 from govcloud.errors import CloudError
 from govcloud.provision import credentials
@@ -33,9 +35,9 @@ if TYPE_CHECKING:
 class CloudKind(declared.Kind):
     """The operations every kind has; a kind overrides those it supports."""
 
-    # The function of cloud/read.py that reads the kind today (by name: the reader is being
-    # folded into one adapter with a mapper per kind, issue 16 part 4).
-    reader: ClassVar[str] = ""
+    # The function of cloud/read.py that reads the kind (one list call per resource type, so a
+    # reader may read several kinds; the kind's Cloud* document comes from cloud/mappers.py).
+    reader: ClassVar[Callable[..., Any] | None] = None
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         raise CloudError(f"tenant {r.tenant}: {r.kind} {r.name}: govcloud cannot create a "
@@ -64,7 +66,7 @@ def _changed(action: Action) -> set[str]:
 
 
 class Project(declared.Project, CloudKind):
-    reader = "read_cloud"
+    reader = staticmethod(read.read_cloud)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
@@ -92,7 +94,7 @@ class Project(declared.Project, CloudKind):
 
 
 class Quota(declared.Quota, CloudKind):
-    reader = "_read_quota"
+    reader = staticmethod(read._read_quota)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         pid = ex.project(r.tenant)
@@ -119,7 +121,7 @@ class Quota(declared.Quota, CloudKind):
 
 
 class User(declared.User, CloudKind):
-    reader = "_read_identity"
+    reader = staticmethod(read._read_identity)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
@@ -150,7 +152,7 @@ class User(declared.User, CloudKind):
 
 
 class RoleAssignment(declared.RoleAssignment, CloudKind):
-    reader = "_read_identity"
+    reader = staticmethod(read._read_identity)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         user, _, role = r.name.rpartition(":")
@@ -185,7 +187,7 @@ class _Tagged(CloudKind):
 
 
 class Network(declared.Network, _Tagged):
-    reader = "_read_network"
+    reader = staticmethod(read._read_network)
 
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_network(ident)
@@ -200,7 +202,7 @@ class Network(declared.Network, _Tagged):
 
 
 class Subnet(declared.Subnet, _Tagged):
-    reader = "_read_network"
+    reader = staticmethod(read._read_network)
 
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_subnet(ident)
@@ -216,7 +218,7 @@ class Subnet(declared.Subnet, _Tagged):
 
 
 class Router(declared.Router, _Tagged):
-    reader = "_read_network"
+    reader = staticmethod(read._read_network)
 
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_router(ident)
@@ -245,7 +247,7 @@ class Router(declared.Router, _Tagged):
 
 
 class RouterInterface(declared.RouterInterface, CloudKind):
-    reader = "_read_network"
+    reader = staticmethod(read._read_network)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         router, _, subnet = r.name.partition(":")
@@ -260,7 +262,7 @@ class RouterInterface(declared.RouterInterface, CloudKind):
 
 
 class SecurityGroup(declared.SecurityGroup, _Tagged):
-    reader = "_read_network"
+    reader = staticmethod(read._read_network)
 
     def fetch(self, ex: Executor, ident: str) -> Any:
         return ex.conn.network.get_security_group(ident)
@@ -283,7 +285,7 @@ class SecurityGroup(declared.SecurityGroup, _Tagged):
 
 
 class SecurityGroupRule(declared.SecurityGroupRule, CloudKind):
-    reader = "_read_rule"
+    reader = staticmethod(read._read_rule)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         rule = ex.conn.network.create_security_group_rule(
@@ -320,7 +322,7 @@ def _gone(find: Any, ident: str) -> Any:
 
 
 class Server(declared.Server, CloudKind):
-    reader = "_read_compute"
+    reader = staticmethod(read._read_compute)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
@@ -364,7 +366,7 @@ class Server(declared.Server, CloudKind):
 
 
 class Volume(declared.Volume, CloudKind):
-    reader = "_read_compute"
+    reader = staticmethod(read._read_compute)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         f = r.field_map()
@@ -401,7 +403,7 @@ class Volume(declared.Volume, CloudKind):
 
 
 class VolumeAttachment(declared.VolumeAttachment, CloudKind):
-    reader = "_read_compute"
+    reader = staticmethod(read._read_compute)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         volume, _, server = r.name.partition(":")

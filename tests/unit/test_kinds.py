@@ -79,7 +79,8 @@ def test_creation_order_follows_the_needs():
 
 def test_each_kind_names_the_reader_of_cloud_read():
     for name, ops in cloud_kinds.OPERATIONS.items():
-        assert callable(getattr(read, ops.reader, None)), (name, ops.reader)
+        assert callable(ops.reader) and ops.reader.__module__ == read.__name__, (name, ops.reader)
+        assert getattr(read, ops.reader.__name__) is ops.reader
 
 
 def test_the_requests_yield_declared_kinds_with_declared_fields_only():
