@@ -320,27 +320,8 @@ def _rule(policy: Policy) -> tuple[Any, ...]:
             policy.waivable)
 
 
-# Policy sets already read in this process, by their files' paths, sizes and mtimes: plan and
-# apply load the policies twice (the request gate, then the planned state's), ~2 s each.
-_READ: dict[tuple[Any, ...], tuple[Policy, ...]] = {}
-
-
 def _read_policies(root: Path) -> list[Policy]:
     files = policy_files(root)
-    try:
-        key = (str(root.resolve()), *((str(f), f.stat().st_mtime_ns, f.stat().st_size)
-                                      for f in files))
-    except OSError:
-        key = ()
-    if key and key in _READ:
-        return list(_READ[key])
-    policies = _read_policy_files(root, files)
-    if key:
-        _READ[key] = tuple(policies)
-    return policies
-
-
-def _read_policy_files(root: Path, files: list[Path]) -> list[Policy]:
     loaded = load(inventory=files)  # trusted content, like the inventory
     problems = list(loaded.all_errors)
     problems.extend(
