@@ -30,10 +30,14 @@ Everything is removed at the end, also on failure or SIGTERM/SIGINT: `govcloud d
 openstacksdk sweep of every project named scale-<runid>-* and its contents. `--cleanup-only`
 removes what any earlier run left: the projects whose govcloud:request tag is SCALE-*.
 
-devcloud as shipped holds about 240 such tenants at once (241 router gateways on its one
-external subnet, 1,000 VXLAN ids; docs/devcloud.md): the default 1,000 needs a devcloud with a
-second external subnet and a wider VNI range, and about 1.5 hours of apply and destroy on the
-2-core machine (docs/provisioning.md has the figures measured at 50 and 200).
+devcloud holds 2,286 router gateways on its two external subnets and 4,000 VXLAN ids
+(docs/devcloud.md); the default 1,000 tenants take about 1.5 hours of apply and destroy on the
+2-core machine (docs/provisioning.md has the figures).
+
+`--keep DIR` stops before the destroy and leaves the run in DIR (its requests, inventory, state
+and DIR/run.json); `--reuse DIR` measures such a run again without applying (the plan, drift
+and audit figures, then the destroy, unless --keep is given again). Between the two the tenants
+stay on devcloud: `--cleanup-only` removes them.
 
 `--profile DIR` also runs the no-op plan, drift and the audit once each under cProfile
 (DIR/plan.prof, drift.prof, audit.prof). Run it with the project's venv python, under the
@@ -184,11 +188,15 @@ def measure(args: argparse.Namespace, out: dict[str, Any], notes: list[str], cli
     paths = ["--inventory", str(inventory), str(reqdir)]
     cloud = ["--os-cloud", args.os_cloud]
 
-    log(f"apply {args.tenants} tenants ({out['servers']} with a server and a volume)")
     applied.append(True)
-    run = cpu.measure("apply", apply_once, cli, notes, paths, cloud)
-    out["apply_s"] = round(run.took, 1)
-    log(f"  apply done in {run.took:.1f} s (RSS {run.rss_mib:.0f} MiB)")
+    if args.reuse:
+        log(f"reusing run {args.runid}: {args.tenants} tenants applied earlier "
+            f"({out.get('apply_s')} s)")
+    else:
+        log(f"apply {args.tenants} tenants ({out['servers']} with a server and a volume)")
+        run = cpu.measure("apply", apply_once, cli, notes, paths, cloud)
+        out["apply_s"] = round(run.took, 1)
+        log(f"  apply done in {run.took:.1f} s (RSS {run.rss_mib:.0f} MiB)")
 
     log(f"no-op plan x{args.plans}")
     plans: list[Run] = []
@@ -242,6 +250,11 @@ def measure(args: argparse.Namespace, out: dict[str, Any], notes: list[str], cli
             run = cli.run(f"{name}-profiled", *argv, ok=ok, profile=args.profile / f"{name}.prof")
             log(f"  profiled {name}: {run.took:.2f} s -> {args.profile / (name + '.prof')}")
 
+    if args.keep:
+        applied.clear()
+        log(f"kept: {args.tenants} tenants stay on {args.os_cloud}; measure again with "
+            f"--reuse {args.keep}, remove with --cleanup-only")
+        return
     log(f"destroy {args.tenants} tenants")
     run = cpu.measure("destroy", cli.run, "destroy", "destroy", *paths, *cloud, "--yes",
                       every=5)
@@ -313,6 +326,10 @@ def main() -> int:
     parser.add_argument("--plans", type=int, default=3, help="no-op plan runs (median)")
     parser.add_argument("--os-cloud", default="devcloud", help="admin cloud in clouds.yaml")
     parser.add_argument("--profile", type=Path, help="also cProfile plan, drift and audit here")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="leave the tenants applied and the run in DIR (no destroy)")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="measure a run left by --keep DIR again, without applying")
     parser.add_argument("--cleanup-only", action="store_true",
                         help="remove the projects tagged by any earlier run, and exit")
     args = parser.parse_args()
@@ -321,6 +338,10 @@ def main() -> int:
     if args.tenants < 1:
         parser.error("--tenants must be at least 1")
     args.runid = secrets.token_hex(3)
+    kept: dict[str, Any] = {}
+    if args.reuse:
+        kept = json.loads((args.reuse / "run.json").read_text(encoding="utf-8"))
+        args.runid, args.tenants, args.servers = kept["runid"], kept["tenants"], kept["servers"]
 
     def terminate(signum: int, frame: Any) -> None:
         raise SystemExit(f"signal {signum}")  # unwinds through the cleanup below
@@ -334,7 +355,15 @@ def main() -> int:
     servers = min(args.servers, args.tenants)
     out: dict[str, Any] = {"tenants": args.tenants, "servers": servers, "volumes": servers}
     notes: list[str] = []
-    tmp = Path(tempfile.mkdtemp(prefix="gc-scale-bench-"))
+    if args.reuse:
+        tmp = args.reuse
+        out["apply_s"] = kept.get("apply_s")
+        out["reused"] = {k: kept[k] for k in ("runid", "applied_at", "apply_s") if k in kept}
+    elif args.keep:
+        tmp = args.keep
+        tmp.mkdir(parents=True)  # a fresh folder: never over an earlier run's
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="gc-scale-bench-"))
     inventory, reqdir = tmp / "inventory", tmp / "requests"
     paths = ["--inventory", str(inventory), str(reqdir)]
     applied: list[bool] = []
@@ -345,21 +374,9 @@ def main() -> int:
     log(f"run {args.runid}: {args.tenants} tenants ({servers} with servers) on "
         f"{args.os_cloud}, temp {tmp}")
     try:
-        begin = time.monotonic()
-        shutil.copytree(ROOT / "inventory", inventory)
-        depts = pv.departments(inventory)
-        pv.write_requests(reqdir, requests_for(args.runid, args.tenants, servers, depts))
         cli = Cli(tmp, args.os_cloud)
-        run = cli.run("check", "check", *paths, "--format", "json", "--fail-on", "never",
-                      "--scope", "requests")
-        report = json.loads(run.stdout)
-        bad = [f for f in report["findings"] if f["target"].startswith(
-            f"ResourceRequest/{TAG_PREFIX}") and f["severity"] in ("critical", "high")]
-        if bad or report["errors"]:
-            raise RuntimeError(f"generated requests fail check: {(bad or report['errors'])[:3]}")
-        out["setup_s"] = round(time.monotonic() - begin, 1)
-        out["check_s"] = round(run.took, 2)
-        log(f"requests written and checked in {out['setup_s']} s (check {run.took:.1f} s)")
+        if not args.reuse:
+            setup(args, out, cli, tmp, paths, servers)
         measure(args, out, notes, cli, cpu, inventory, reqdir, applied)
     except BaseException as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
@@ -368,8 +385,40 @@ def main() -> int:
         if not isinstance(exc, Exception):
             notes.append("interrupted")
     finally:
-        cleanup_error = cleanup(cli, args, paths, applied, out, notes)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep and "error" not in out:
+            (tmp / "run.json").write_text(json.dumps(
+                {"runid": args.runid, "tenants": args.tenants, "servers": servers,
+                 "apply_s": out.get("apply_s"),
+                 "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}),
+                encoding="utf-8")
+        else:
+            cleanup_error = cleanup(cli, args, paths, applied, out, notes)
+            shutil.rmtree(tmp, ignore_errors=True)
+    return report(out, notes, cli, cpu, load_before, cleanup_error)
+
+
+def setup(args: argparse.Namespace, out: dict[str, Any], cli: Cli, tmp: Path, paths: list[str],
+          servers: int) -> None:
+    """The requests of N tenants beside a copy of the demo inventory, checked."""
+    begin = time.monotonic()
+    inventory, reqdir = tmp / "inventory", tmp / "requests"
+    shutil.copytree(ROOT / "inventory", inventory)
+    depts = pv.departments(inventory)
+    pv.write_requests(reqdir, requests_for(args.runid, args.tenants, servers, depts))
+    run = cli.run("check", "check", *paths, "--format", "json", "--fail-on", "never",
+                  "--scope", "requests")
+    checked = json.loads(run.stdout)
+    bad = [f for f in checked["findings"] if f["target"].startswith(
+        f"ResourceRequest/{TAG_PREFIX}") and f["severity"] in ("critical", "high")]
+    if bad or checked["errors"]:
+        raise RuntimeError(f"generated requests fail check: {(bad or checked['errors'])[:3]}")
+    out["setup_s"] = round(time.monotonic() - begin, 1)
+    out["check_s"] = round(run.took, 2)
+    log(f"requests written and checked in {out['setup_s']} s (check {run.took:.1f} s)")
+
+
+def report(out: dict[str, Any], notes: list[str], cli: Cli | None, cpu: pv.ServiceCpu,
+           load_before: tuple[float, float, float], cleanup_error: str) -> int:
     if cli is not None:
         out["rss_mib"] = dict(cli.rss)
     out["service_cpu_s"] = cpu.phases

@@ -27,6 +27,14 @@ FLAVORS = {
     "c8m32": (8, 32768, 1),
 }
 IMAGES = ("kylin-v10-sp3", "debian-12")
+# The external network's subnets: name, cidr, gateway, pool. There is no dataplane, so these
+# are documentation (RFC 5737) and benchmarking (RFC 2544) addresses. Each router gateway takes
+# one address; neutron tries the next subnet when one is full, so together they hold 241 + 2,045
+# routers (a province's 1,000 tenants in bench/scale.py, with the tests' beside them).
+EXTERNAL_SUBNETS = (
+    ("public-subnet", "203.0.113.0/24", "203.0.113.1", "203.0.113.10", "203.0.113.250"),
+    ("public-subnet-2", "198.18.0.0/21", "198.18.0.1", "198.18.0.2", "198.18.7.254"),
+)
 
 
 def _connect(spec):
@@ -81,12 +89,12 @@ def resources(conn, spec):
         public = network.create_network(
             name="public", is_router_external=True, is_shared=False,
             provider_network_type="flat", provider_physical_network="public")
-    if not list(network.subnets(network_id=public.id)):
-        # TEST-NET-3 (RFC 5737): documentation addresses; there is no dataplane anyway.
-        network.create_subnet(
-            name="public-subnet", network_id=public.id, ip_version=4, cidr="203.0.113.0/24",
-            gateway_ip="203.0.113.1", is_dhcp_enabled=False,
-            allocation_pools=[{"start": "203.0.113.10", "end": "203.0.113.250"}])
+    have = {s.name for s in network.subnets(network_id=public.id)}
+    for name, cidr, gateway, first, last in EXTERNAL_SUBNETS:
+        if name not in have:
+            network.create_subnet(
+                name=name, network_id=public.id, ip_version=4, cidr=cidr, gateway_ip=gateway,
+                is_dhcp_enabled=False, allocation_pools=[{"start": first, "end": last}])
 
     # An encrypted volume type (LUKS, front-end), as MLPS level-3 tenants ask for.
     storage = conn.block_storage
