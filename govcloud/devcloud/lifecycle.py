@@ -32,9 +32,9 @@ from govcloud.errors import ExecutionError
 Progress = Callable[[str], None]
 
 
-# Bumped when registration gains something (v2: the encrypted volume type), so an existing
-# devcloud registers it at the next `up`.
-REGISTERED = "registered-v2"
+# Bumped when registration gains something (v2: the encrypted volume type; v3: the second
+# external subnet), so an existing devcloud registers it at the next `up`.
+REGISTERED = "registered-v3"
 
 def _quiet(_msg: str) -> None:
     pass
