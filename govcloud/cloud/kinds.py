@@ -94,7 +94,7 @@ class Project(declared.Project, CloudKind):
 
 
 class Quota(declared.Quota, CloudKind):
-    reader = staticmethod(read._read_quota)
+    reader = staticmethod(read._project_quotas)
 
     def create(self, ex: Executor, r: Resource, action: Action) -> None:
         pid = ex.project(r.tenant)

@@ -17,17 +17,15 @@ A live document has no file: its ``file`` is ``cloud:<cloud name>``, its line 0,
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from govcloud.cloud import mappers as m
-from govcloud.cloud.read import IMAGES, LISTS, READERS, ListCall, fetch, read_quotas
-from govcloud.cloud.session import Cloud, retried
-from govcloud.cloudkinds import QUOTA_KEYS, QUOTAS
+from govcloud.cloud.read import IMAGES, LISTS, ListCall, fetch, read_quotas_of
+from govcloud.cloud.session import Cloud
+from govcloud.cloudkinds import QUOTA_KEYS
 from govcloud.documents import Document
 
 # name -> (service, path, key in the body, query, compute microversion): every field, every
@@ -165,39 +163,7 @@ def _identity(got: Mapping[str, list[dict[str, Any]]], projects: list[dict[str, 
     return docs
 
 
-# Neutron lists the quotas of every project that has its own in one call; nova and cinder have
-# no such list (one call per project each).
-NETWORK_QUOTAS: ListCall = ("network", "/quotas", "quotas", {}, None)
-
-
 def _quotas(cloud: Cloud, projects: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """Compute, volume and network quotas of each managed project: network quotas in one list
-    call (plus the defaults once, for projects that have none of their own), compute and volume
-    quotas per project in a few threads (the one part of the read that grows with the number of
-    tenants: two calls per managed project)."""
-    if not projects:
-        return {}
-    network_keys = [k for k in QUOTA_KEYS if QUOTAS[k][0] == "network"]
-    other_keys = [k for k in QUOTA_KEYS if QUOTAS[k][0] != "network"]
-    listed = fetch(cloud, ["network quotas"], {"network quotas": NETWORK_QUOTAS})["network quotas"]
-    own = {q.get("project_id") or q.get("tenant_id"): q for q in listed}
-    default: list[Any] = []
-    lock = threading.Lock()
-
-    def network(pid: str) -> Any:
-        if pid in own:
-            return own[pid]
-        with lock:
-            if not default:
-                default.append(retried("*", "default network quotas",
-                                       lambda: cloud.conn.network.get_quota_default(pid)))
-        return default[0]
-
-    def one(project: dict[str, Any]) -> tuple[str, dict[str, int]]:
-        pid = project["id"]
-        out = read_quotas(cloud, pid, project.get("name") or "", other_keys)
-        out.update(m.quota_values({"network": network(pid)}, network_keys))
-        return pid, out
-
-    with ThreadPoolExecutor(max_workers=min(READERS, len(projects))) as pool:
-        return dict(pool.map(one, projects))
+    """Every quota of each managed project (``read_quotas_of``: neutron's in one list call,
+    nova's and cinder's per project)."""
+    return read_quotas_of(cloud, {p["id"]: (p.get("name") or "", QUOTA_KEYS) for p in projects})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -152,14 +153,9 @@ def read_cloud(cloud: Cloud, desired: list[Resource], managed_requests: set[str]
         return snap
     name_of = {pid: p["name"] for pid, p in ours.items()}
 
-    def quota_of(item: tuple[str, dict[str, Any]]) -> dict[str, Any] | None:
-        pid, project = item
-        return _read_quota(cloud, pid, project["name"], project.get("tags"),
-                           want_quota.get(project["name"]), refresh)
-
-    with ThreadPoolExecutor(max_workers=READERS) as pool:
-        quotas = list(pool.map(quota_of, ours.items()))
-    for (pid, project), quota in zip(ours.items(), quotas, strict=True):
+    quotas = _project_quotas(cloud, ours, want_quota, refresh)
+    for pid, project in ours.items():
+        quota = quotas.get(pid)
         tenant = project["name"]
         snap.projects[tenant] = pid
         all_tags = list(project.get("tags") or ())
@@ -201,15 +197,68 @@ def _images(cloud: Cloud, snap: Snapshot, needed: bool) -> list[dict[str, Any]]:
     return listed
 
 
-def _read_quota(cloud: Cloud, pid: str, tenant: str, tags: list[str] | None,
-                wanted: Resource | None, refresh: bool) -> dict[str, Any] | None:
-    if wanted is None and not refresh:
-        return None
-    want = wanted.field_map() if wanted is not None else {}
-    recorded = tag_values(tags).get(QUOTA_TAG.removeprefix(TAG_PREFIX))
-    if not refresh and want and recorded == quota_digest(want):
-        return dict(want)  # applied by govcloud and the request has not changed since
-    return read_quotas(cloud, pid, tenant, want.keys() or QUOTA_KEYS.keys())
+def _project_quotas(cloud: Cloud, projects: Mapping[str, dict[str, Any]],
+                    want_quota: Mapping[str, Resource], refresh: bool) -> dict[str, dict[str, Any]]:
+    """Each project's quotas, as far as they are compared: those of a requested quota unless
+    its ``govcloud:quota`` tag says apply set exactly them (then the request's values), every
+    key when ``refresh``; nothing for a project without requested quotas unless ``refresh``."""
+    out: dict[str, dict[str, Any]] = {}
+    to_read: dict[str, tuple[str, list[str]]] = {}
+    for pid, project in projects.items():
+        wanted = want_quota.get(project["name"])
+        if wanted is None and not refresh:
+            continue
+        want = wanted.field_map() if wanted is not None else {}
+        recorded = tag_values(project.get("tags")).get(QUOTA_TAG.removeprefix(TAG_PREFIX))
+        if not refresh and want and recorded == quota_digest(want):
+            out[pid] = dict(want)  # applied by govcloud and the request has not changed since
+        else:
+            to_read[pid] = (project["name"], list(want.keys() or QUOTA_KEYS.keys()))
+    out.update(read_quotas_of(cloud, to_read))
+    return out
+
+
+# Neutron lists the quotas of every project that has its own in one call (each with all keys,
+# neutron's defaults filled in); nova and cinder have no such list: one call per project each.
+NETWORK_QUOTAS: ListCall = ("network", "/quotas", "quotas", {}, None)
+
+
+def read_quotas_of(cloud: Cloud,
+                   projects: Mapping[str, tuple[str, Iterable[str]]]) -> dict[str, dict[str, Any]]:
+    """The quotas of several projects (id -> (name, keys)): neutron's of all of them in one
+    list call (plus neutron's defaults once, for a project without quotas of its own), nova's
+    and cinder's one call per project each, ``READERS`` at a time. The per-project calls are
+    the one part of reading a cloud that grows with the number of tenants."""
+    wanted = {pid: (name, list(keys)) for pid, (name, keys) in projects.items()}
+    if not wanted:
+        return {}
+    own: dict[str, Any] = {}
+    if any(QUOTAS[k][0] == "network" for _, keys in wanted.values() for k in keys):
+        listed = fetch(cloud, ["network quotas"],
+                       {"network quotas": NETWORK_QUOTAS})["network quotas"]
+        own = {str(q.get("project_id") or q.get("tenant_id")): q for q in listed}
+    default: list[Any] = []
+    lock = threading.Lock()
+
+    def network(pid: str) -> Any:
+        if pid in own:
+            return own[pid]
+        with lock:
+            if not default:
+                default.append(retried("*", "default network quotas",
+                                       lambda: cloud.conn.network.get_quota_default(pid)))
+        return default[0]
+
+    def one(pid: str) -> dict[str, Any]:
+        name, keys = wanted[pid]
+        network_keys = [k for k in keys if QUOTAS[k][0] == "network"]
+        out = read_quotas(cloud, pid, name, [k for k in keys if k not in network_keys])
+        if network_keys:
+            out.update(quota_values({"network": network(pid)}, network_keys))
+        return out
+
+    with ThreadPoolExecutor(max_workers=min(READERS, len(wanted))) as pool:
+        return dict(zip(wanted, pool.map(one, wanted), strict=True))
 
 
 def read_quotas(cloud: Cloud, pid: str, tenant: str, keys: Iterable[str]) -> dict[str, Any]:

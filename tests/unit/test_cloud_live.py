@@ -238,3 +238,24 @@ def test_rules_embedded_in_groups_save_the_rules_call(cloud):
     rules = by_kind(snap, "CloudSecurityGroup")["sg1"].spec["rules"]
     assert rules == [{"rule_id": "r9", "direction": "ingress", "ethertype": "IPv6",
                       "protocol": "any", "remote": "::/0", "port_min": 1, "port_max": 65535}]
+
+
+def test_drift_and_apply_read_network_quotas_in_one_list_call_whatever_the_number(cloud):
+    """``read_quotas_of`` is what the audit, drift and apply (refresh) read quotas with:
+    nova and cinder once per project, neutron once for all of them (a project neutron does not
+    list gets the defaults, fetched once), never neutron per project."""
+    from govcloud.cloud.read import read_quotas_of
+    from govcloud.cloudkinds import QUOTA_KEYS
+
+    pids = ["p1" * 16] + [f"{i:032x}" for i in range(40)]
+    got = read_quotas_of(cloud, {pid: (f"t{i}", QUOTA_KEYS) for i, pid in enumerate(pids)})
+    methods = [call[0] for call in cloud.calls]
+    assert methods.count("/quotas") == 1 and methods.count("get_quota_default") == 1
+    assert methods.count("get_quota_set") == 2 * len(pids)
+    assert len(cloud.calls) == 2 * len(pids) + 2
+    assert got["p1" * 16]["networks"] == 10 and got["p1" * 16]["cores"] == 64  # its own
+    assert got[pids[1]]["networks"] == 100 and got[pids[1]]["gigabytes"] == 4096  # defaults
+    # only the keys asked for: no neutron call at all when none of them is neutron's
+    cloud.calls.clear()
+    assert read_quotas_of(cloud, {pids[0]: ("t0", ["cores"])}) == {pids[0]: {"cores": 64}}
+    assert [call[0] for call in cloud.calls] == ["get_quota_set"]
