@@ -16,7 +16,11 @@ Prints one JSON object (progress goes to stderr):
                       straight through openstacksdk (class Floor: apply's parallelism, 8 calls in
                       flight, waits holding no slot, no validation, policies, reads or planning)
   apply_floor_ratio   apply_s / floor_s (goal <= 1.3: govcloud's own cost on top of the cloud's)
-  speedup             playbook_s / apply_s (goal >= 5)
+  speedup             playbook_s / apply_s (goal >= 5 in every run)
+  runs                apply, floor and playbook are measured in --runs rounds (default 3; the
+                      tenants of a round are removed before the next): each round's figures,
+                      and apply_s, floor_s, playbook_s, apply_floor_ratio, speedup are their
+                      medians (ratios: the median of each round's own); speedup_min the worst
   service_cpu_s       devcloud's CPU seconds per service during the apply, the floor and the
                       playbook (/proc/<pid>/stat of each service's processes): where the time goes
   devcloud_tuning     the running devcloud's API workers x threads and worker settings
@@ -56,6 +60,7 @@ import resource
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -316,6 +321,68 @@ class Govcloud:
     def destroy(self, paths: Iterable[Path]) -> float:
         took, _ = self.run("destroy", *map(str, paths), "--os-cloud", self.cloud, "--yes")
         return took
+
+
+def one_round(r: int, args: argparse.Namespace, gc: Govcloud, services: ServiceCpu,
+              first: list[dict[str, Any]], files_n: list[Path], prefix: str, tmp: Path,
+              ops_user_id: str, notes: list[str]) -> dict[str, Any]:
+    """One round: govcloud's apply of the N tenants, the floor's and the playbook's creates of
+    the same N under their own names; each phase's devcloud CPU under its name (round 1: plain
+    "apply", "floor", "playbook"; later rounds with "_<r>")."""
+    n = len(first)
+    tag = "" if r == 1 else f"_{r}"
+    got: dict[str, Any] = {}
+    log(f"apply {n} tenants (round {r})")
+    apply_n, cpu = services.measure(f"apply{tag}", gc.apply, files_n)
+    got["apply_s"] = round(apply_n, 1)
+    got["apply_cpu_s"] = round(cpu, 1)
+    if not args.no_floor:
+        log(f"floor: the same creates straight through openstacksdk, {n} tenants (round {r})")
+        tenants = [f"{prefix}f{i:03d}" for i in range(1, n + 1)]
+        try:
+            fl = services.measure(f"floor{tag}", Floor(args.os_cloud, ops_user_id).run, first,
+                                  tenants)
+            got["floor_s"] = round(fl["s"], 1)
+            got["floor_calls"] = fl["calls"]
+            got["apply_floor_ratio"] = round(apply_n / fl["s"], 2)
+            log(f"  floor done in {fl['s']:.1f} s ({fl['calls']} calls)")
+        except Exception as exc:  # noqa: BLE001 - said; its tenants are swept
+            notes.append(f"the floor run of round {r} failed: "
+                         f"{str(exc).splitlines()[0][:300]}")
+            log(f"  floor failed: {exc}")
+    if not args.no_playbook:
+        log(f"Ansible playbook, {n} tenants (round {r})")
+        tenants = [f"{prefix}a{i:03d}" for i in range(1, n + 1)]
+        pb = services.measure(f"playbook{tag}", run_playbook, tmp / f"ansible{tag}", first,
+                              tenants, args.os_cloud, ops_user_id, notes)
+        got["playbook_s"] = round(pb["s"], 1)
+        got["playbook_cpu_s"] = round(pb["cpu_s"], 1)
+        got["speedup"] = round(pb["s"] / apply_n, 2)
+    log(f"  round {r}: " + ", ".join(f"{k} {v}" for k, v in got.items()))
+    return got
+
+
+def clear_round(gc: Govcloud, cloud: str, prefix: str, requests: Path) -> None:
+    """Before the next round: govcloud destroy of the N tenants, the floor's and the playbook's
+    swept beside it (the next round makes all three again under the same names)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        swept = [pool.submit(sweep, cloud, f"{prefix}{kind}") for kind in ("f", "a")]
+        gc.destroy([requests])
+        for done in swept:
+            done.result()
+
+
+def medians(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of the rounds: the median of each (speed-up and ratio: the median of each
+    round's own), the worst speed-up, and every round as measured."""
+    out: dict[str, Any] = {"runs": rounds}
+    for key in ("apply_s", "apply_cpu_s", "floor_s", "floor_calls", "apply_floor_ratio",
+                "playbook_s", "playbook_cpu_s", "speedup"):
+        values = [r[key] for r in rounds if r.get(key) is not None]
+        out[key] = round(statistics.median(values), 2) if values else None
+    speedups = [r["speedup"] for r in rounds if r.get("speedup") is not None]
+    out["speedup_min"] = min(speedups) if speedups else None
+    return out
 
 
 def once_more(what: str, notes: list[str], fn: Callable[..., Any], *args: Any) -> Any:
@@ -938,6 +1005,9 @@ def main() -> int:
     parser.add_argument("--no-playbook", action="store_true", help="skip the Ansible run")
     parser.add_argument("--no-floor", action="store_true",
                         help="skip the floor (the same creates straight through openstacksdk)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="rounds of apply, floor and playbook (default 3; the figures are "
+                             "their medians, each round in \"runs\")")
     parser.add_argument("--sweep", metavar="PREFIX",
                         help="only remove projects named PREFIX* (bench-<runid>-) and exit")
     args = parser.parse_args()
@@ -946,6 +1016,8 @@ def main() -> int:
             parser.error("--sweep takes a run's prefix, bench-<6 hex digits>-")
         log(f"swept {sweep(args.os_cloud, args.sweep)}")
         return 0
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     n, big = args.tenants, max(args.big, 2 * args.tenants) if args.big else 0
 
     import openstack
@@ -986,49 +1058,26 @@ def main() -> int:
         if ours or report["errors"]:
             raise RuntimeError(f"generated requests fail check: {(ours or report['errors'])[:3]}")
 
-        log(f"apply {n} tenants")
         applied = [tmp / "req-n"]
-        apply_n, cpu = services.measure("apply", gc.apply, files_n)
-        out["apply_s"] = round(apply_n, 1)
-        out["apply_cpu_s"] = round(cpu, 1)
-        log("no-op plan, N")
-        noop, cli_calls = once_more("the no-op plan", notes, gc.noop_plan,
-                                    files_n, 3)
-        out["noop_plan_s"] = round(noop, 2)
-        inproc = once_more("the in-process plan", notes, plan_in_process, args.os_cloud,
-                           files_n, inventory)
-        out["noop_plan_calls"] = inproc["calls"]
-        if cli_calls != inproc["calls"]:
-            notes.append(f"CLI said {cli_calls} API calls for the N plan, in-process counted "
-                         f"{inproc['calls']}")
-
-        if not args.no_floor:
-            log(f"floor: the same creates straight through openstacksdk, {n} tenants")
-            tenants = [f"{prefix}f{i:03d}" for i in range(1, n + 1)]
-            try:
-                fl = services.measure("floor", Floor(args.os_cloud, ops_user_id).run, first,
-                                      tenants)
-                out["floor_s"] = round(fl["s"], 1)
-                out["floor_calls"] = fl["calls"]
-                out["apply_floor_ratio"] = round(apply_n / fl["s"], 2)
-                log(f"  floor done in {fl['s']:.1f} s ({fl['calls']} calls)")
-            except Exception as exc:  # noqa: BLE001 - said; its tenants are swept at the end
-                out["floor_s"] = None
-                notes.append(f"the floor run failed: {str(exc).splitlines()[0][:300]}")
-                log(f"  floor failed: {exc}")
-        else:
-            out["floor_s"] = None
-
-        if not args.no_playbook:
-            log(f"Ansible playbook, {n} tenants")
-            tenants = [f"{prefix}a{i:03d}" for i in range(1, n + 1)]
-            pb = services.measure("playbook", run_playbook, tmp / "ansible", first, tenants,
-                                  args.os_cloud, ops_user_id, notes)
-            out["playbook_s"] = round(pb["s"], 1)
-            out["playbook_cpu_s"] = round(pb["cpu_s"], 1)
-            out["speedup"] = round(pb["s"] / apply_n, 2)
-        else:
-            out["playbook_s"] = None
+        rounds: list[dict[str, Any]] = []
+        for r in range(1, args.runs + 1):
+            if r > 1:
+                log(f"round {r} of {args.runs}: remove round {r - 1}'s tenants")
+                clear_round(gc, args.os_cloud, prefix, tmp / "req-n")
+            rounds.append(one_round(r, args, gc, services, first, files_n, prefix, tmp,
+                                    ops_user_id, notes))
+            if r == 1:
+                log("no-op plan, N")
+                noop, cli_calls = once_more("the no-op plan", notes, gc.noop_plan,
+                                            files_n, 3)
+                out["noop_plan_s"] = round(noop, 2)
+                inproc = once_more("the in-process plan", notes, plan_in_process,
+                                   args.os_cloud, files_n, inventory)
+                out["noop_plan_calls"] = inproc["calls"]
+                if cli_calls != inproc["calls"]:
+                    notes.append(f"CLI said {cli_calls} API calls for the N plan, in-process "
+                                 f"counted {inproc['calls']}")
+        out.update(medians(rounds))
 
         log(f"apply {n} more tenants")
         applied.append(tmp / "req-2n")

@@ -74,3 +74,21 @@ def test_floor_makes_one_create_per_resource_apply_creates(
     assert verbs["set_tags"] == kinds["network"] + kinds["subnet"] + kinds["router"] + kinds[
         "security_group"]
     assert "bench-abc123-f001-app-net" in " ".join(calls)
+
+
+def test_provision_rounds_are_summed_up_as_medians_and_the_worst_speedup() -> None:
+    rounds = [{"apply_s": 60.0, "floor_s": 58.0, "apply_floor_ratio": 1.03, "playbook_s": 320.0,
+               "speedup": 5.33},
+              {"apply_s": 70.0, "floor_s": 60.0, "apply_floor_ratio": 1.17, "playbook_s": 300.0,
+               "speedup": 4.29},
+              {"apply_s": 55.0, "floor_s": 61.0, "apply_floor_ratio": 0.9, "playbook_s": 330.0,
+               "speedup": 6.0}]
+    got = provision.medians(rounds)
+    assert got["apply_s"] == 60.0 and got["floor_s"] == 60.0 and got["playbook_s"] == 320.0
+    # the ratios are the median of each round's own, not a ratio of medians (320/60 = 5.33)
+    assert got["speedup"] == 5.33 and got["apply_floor_ratio"] == 1.03
+    assert got["speedup_min"] == 4.29 and got["runs"] == rounds
+    # a round whose floor failed is left out of the floor's median, not counted as 0
+    del rounds[2]["floor_s"], rounds[2]["apply_floor_ratio"]
+    assert provision.medians(rounds)["floor_s"] == 59.0
+    assert provision.medians([{"apply_s": 1.0}])["speedup"] is None
