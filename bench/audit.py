@@ -164,7 +164,7 @@ def _retrying(fn, *args, attempts: int = 3):
 
 def _cleanup(admin) -> None:
     idp = admin.identity
-    projects = [p for p in idp.projects() if p.name.startswith(PREFIX)]
+    projects = [p for p in idp.projects(limit=1000) if p.name.startswith(PREFIX)]
     ids = {p.id for p in projects}
     servers = [s for s in admin.compute.servers(all_projects=True) if s.project_id in ids]
     for s in servers:

@@ -942,10 +942,11 @@ def _sweep_pass(cloud: str, prefix: str, dry: bool = False,
             time.sleep(1)
 
     try:
-        projects = {p.id: p.name for p in conn.identity.projects()
+        # limit: keystone pages only when asked with one (else it cuts at 1,000, silently)
+        projects = {p.id: p.name for p in conn.identity.projects(limit=1000)
                     if (match(p) if match else p.name.startswith(prefix))}
         pids = set(projects)
-        users = [u for u in conn.identity.users()
+        users = [u for u in conn.identity.users(limit=1000)
                  if u.name.startswith(prefix) or u.default_project_id in pids]
         if dry or (not pids and not users):
             return sorted(projects.values()), []

@@ -12,6 +12,7 @@ is found again even when a crash kept its tag from being set, so nothing is crea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -261,16 +262,20 @@ def read_quotas_of(cloud: Cloud,
         return dict(zip(wanted, pool.map(one, wanted), strict=True))
 
 
+# service in QUOTAS -> (openstacksdk proxy, path of one project's quota set, answer's key)
+QUOTA_SETS = {"compute": ("compute", "/os-quota-sets/{}", "quota_set"),
+              "volume": ("block_storage", "/os-quota-sets/{}", "quota_set"),
+              "network": ("network", "/quotas/{}", "quota")}
+
+
 def read_quotas(cloud: Cloud, pid: str, tenant: str, keys: Iterable[str]) -> dict[str, Any]:
-    """The quotas ``keys`` of one project: one call per service they belong to."""
+    """The quotas ``keys`` of one project: one GET per service they belong to, as plain JSON."""
     keys = list(keys)
-    services = {QUOTAS[k][0] for k in keys}
-    conn = cloud.conn
-    readers = {"compute": lambda: conn.compute.get_quota_set(pid),
-               "volume": lambda: conn.block_storage.get_quota_set(pid),
-               "network": lambda: conn.network.get_quota(pid)}
-    answers = {service: retried(tenant, "quota", read)
-               for service, read in readers.items() if service in services}
+    answers = {}
+    for service in sorted({QUOTAS[k][0] for k in keys}):
+        proxy, path, key = QUOTA_SETS[service]
+        answers[service] = retried(tenant, "quota", functools.partial(
+            cloud.get, proxy, path.format(pid), key))
     return quota_values(answers, keys)
 
 

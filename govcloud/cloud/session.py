@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from govcloud.errors import CloudError, InputError
 
+KEYSTONE_PAGE = 1000  # the page asked of keystone: its default max_db_limit (a smaller one pages)
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -75,6 +77,16 @@ class Cloud:
                 self._scoped[project_id] = conn
             return conn
 
+    def get(self, service: str, path: str, key: str) -> dict[str, Any]:
+        """One object as plain JSON (the answer's ``key``), like ``list`` without the SDK's
+        resource: drift and the audit read two quota sets per tenant this way."""
+        import openstack.exceptions
+
+        response = getattr(self.conn, service).get(path)
+        openstack.exceptions.raise_from_response(response)
+        body = response.json().get(key)
+        return body if isinstance(body, dict) else {}
+
     def list(self, service: str, path: str, key: str, *, params: dict[str, Any] | None = None,
              microversion: str | None = None) -> list[dict[str, Any]]:
         """One list call (and its further pages, if the service pages) as plain JSON.
@@ -87,6 +99,11 @@ class Cloud:
         items: list[dict[str, Any]] = []
         url: str | None = path
         query: dict[str, Any] | None = dict(params or {})
+        if service == "identity":
+            # Keystone cuts a list at [DEFAULT] max_db_limit (1,000) and, asked without a
+            # `limit`, says nothing: no next link, no `truncated`. A province has more projects
+            # and users than that; with a limit it pages (lists that do not page ignore it).
+            query.setdefault("limit", KEYSTONE_PAGE)
         seen: set[str] = set()
         while url is not None:
             response = proxy.get(url, params=query, microversion=microversion)

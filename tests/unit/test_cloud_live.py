@@ -34,6 +34,7 @@ class FakeCloud:
         self.counter = CallCounter()
         self.lists = lists
         self.calls = []
+        self.quotas = quotas
         self.conn = NS(**{service: NS(**{method: self._quota(method, answer)})
                           for service, (method, answer) in quotas.items()})
 
@@ -43,6 +44,11 @@ class FakeCloud:
             self.calls.append((method, pid))
             return answer
         return get
+
+    def get(self, service, path, key):
+        """One quota set as JSON, recorded as the SDK method it stands for."""
+        method, answer = self.quotas[service]
+        return vars(self._quota(method, answer)(path.rsplit("/", 1)[1]))
 
     def list(self, service, path, key, *, params=None, microversion=None):
         self.counter.reads += 1
@@ -259,3 +265,36 @@ def test_drift_and_apply_read_network_quotas_in_one_list_call_whatever_the_numbe
     cloud.calls.clear()
     assert read_quotas_of(cloud, {pids[0]: ("t0", ["cores"])}) == {pids[0]: {"cores": 64}}
     assert [call[0] for call in cloud.calls] == ["get_quota_set"]
+
+
+def test_keystone_lists_are_asked_with_a_limit_so_they_page_past_a_thousand():
+    """Keystone cuts an unpaged list at max_db_limit (1,000) without a next link or a
+    `truncated` flag: asked without `limit`, a province's 1,001st project was silently missing
+    (plan wanted to create it again, the audit never saw it). With a limit it pages."""
+    from govcloud.cloud.session import KEYSTONE_PAGE, Cloud
+
+    pages = {None: {"projects": [{"id": f"p{i}"} for i in range(1000)],
+                    "links": {"next": "http://k/v3/projects?limit=1000&marker=p999"}},
+             "http://k/v3/projects?limit=1000&marker=p999": {
+                 "projects": [{"id": "p1000"}], "links": {"next": None}}}
+    asked = []
+
+    class Response:
+        def __init__(self, url, body):
+            self.url, self.body, self.status_code = url, body, 200
+
+        def json(self):
+            return self.body
+
+    def get(url, params=None, microversion=None):
+        asked.append((url, params))
+        if params is not None and "limit" not in params:  # keystone: cut, and silent
+            return Response(url, {"projects": pages[None]["projects"], "links": {}})
+        key = None if url == "/projects" else url
+        return Response(url if key else "http://k/v3/projects", pages[key])
+
+    cloud = Cloud.__new__(Cloud)
+    cloud.conn = NS(identity=NS(get=get))
+    got = cloud.list("identity", "/projects", "projects", params={"domain_id": "default"})
+    assert len(got) == 1001 and got[-1] == {"id": "p1000"}
+    assert asked[0] == ("/projects", {"domain_id": "default", "limit": KEYSTONE_PAGE})

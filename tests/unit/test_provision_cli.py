@@ -140,7 +140,7 @@ def test_a_json_file_that_is_not_a_plan_is_refused(tmp_path, no_cloud):
 
 
 class _FakeCloud:
-    """``Cloud.list`` answered from plain JSON lists, ``get_quota_set`` counted."""
+    """``Cloud.list`` answered from plain JSON lists, quota sets (``Cloud.get``) counted."""
 
     def __init__(self, lists):
         self.lists = lists
@@ -157,6 +157,10 @@ class _FakeCloud:
     def _quota(self, pid):
         self.quota_reads += 1
         return NS(cores=99, ram=2048, instances=3)
+
+    def get(self, service, path, key):
+        assert service == "compute" and path.startswith("/os-quota-sets/"), path
+        return vars(self._quota(path.rsplit("/", 1)[1]))
 
 
 def _fake_cloud(tags):
