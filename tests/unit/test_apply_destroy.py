@@ -41,8 +41,9 @@ def test_destroy_plan_lists_deletes_in_reverse_creation_order():
 
 def test_deletes_wait_for_what_depends_on_them_and_tenants_do_not_wait_for_each_other():
     tenants = [f"t{i}" for i in range(4)]
-    # t0's server takes long to go; the others' are quick.
-    ex = _Recorder(workers=8, boot_s=0.0, fail=set(), slow={"t0": 0.6})
+    # t0's server takes long to go; the others' are quicker. Not instant: a server gone at the
+    # first poll could be gone before the last one's delete started on a starved CPU.
+    ex = _Recorder(workers=8, boot_s=0.2, fail=set(), slow={"t0": 1.0})
     ex.run(_destroy(tenants))
     assert len(ex.outcome.done) == len(tenants) * len(TENANT_KINDS)
     _assert_dependents_gone_first(ex)
