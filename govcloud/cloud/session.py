@@ -98,12 +98,13 @@ class Cloud:
         proxy = getattr(self.conn, service)
         items: list[dict[str, Any]] = []
         url: str | None = path
-        query: dict[str, Any] | None = dict(params or {})
+        first = dict(params or {})
         if service == "identity":
             # Keystone cuts a list at [DEFAULT] max_db_limit (1,000) and, asked without a
             # `limit`, says nothing: no next link, no `truncated`. A province has more projects
             # and users than that; with a limit it pages (lists that do not page ignore it).
-            query.setdefault("limit", KEYSTONE_PAGE)
+            first.setdefault("limit", KEYSTONE_PAGE)
+        query: dict[str, Any] | None = first
         seen: set[str] = set()
         while url is not None:
             response = proxy.get(url, params=query, microversion=microversion)
